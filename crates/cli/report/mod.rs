@@ -1,0 +1,145 @@
+//! Reports: what a scan found and how the scan went, written as text, JSON or JSON Lines.
+
+mod json;
+mod text;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use keyward_core::{Fingerprint, Rule, Secret, Severity};
+use serde::Serialize;
+
+use crate::cli::Format;
+
+/// One reported finding, with everything a reporter needs.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The rule's id.
+    pub rule: String,
+    /// The rule's name.
+    pub name: String,
+    /// The rule's category.
+    pub category: &'static str,
+    /// The rule's provider.
+    pub provider: String,
+    /// How sure the rule is.
+    pub confidence: &'static str,
+    /// Severity after context.
+    pub severity: Severity,
+    /// Path relative to the scanned root (or as given).
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The secret (redacted unless `--show-secrets`).
+    pub secret: Secret,
+    /// Stable identity: rule + secret + path.
+    pub fingerprint: Fingerprint,
+    /// What to do about it.
+    pub remediation: Option<String>,
+}
+
+impl Record {
+    /// A record for a finding of `rule` at `path`.
+    pub fn new(rule: &Rule, path: String, line: usize, column: usize, secret: Secret) -> Record {
+        Record {
+            rule: rule.spec.id.clone(),
+            name: rule.spec.name.clone(),
+            category: rule.spec.category.as_str(),
+            provider: rule.provider().to_string(),
+            confidence: rule.confidence().as_str(),
+            severity: rule.severity(),
+            fingerprint: Fingerprint::new(&rule.spec.id, &secret, &path),
+            path,
+            line,
+            column,
+            secret,
+            remediation: rule.spec.remediation.clone(),
+        }
+    }
+
+    /// The secret as it may be printed.
+    pub fn shown_secret(&self, show: bool) -> String {
+        if show { self.secret.expose().to_string() } else { self.secret.redacted() }
+    }
+}
+
+/// Why files were not scanned, and how much was.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Files scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Files scanned whose content is not valid UTF-8 (scanned as bytes).
+    pub files_non_utf8: u64,
+    /// Files skipped, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Rules loaded.
+    pub rules: usize,
+    /// Findings reported.
+    pub findings: usize,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl Stats {
+    /// Counts one skipped file.
+    pub fn skip(&mut self, reason: &'static str) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    /// Adds another worker's counts.
+    pub fn merge(&mut self, other: &Stats) {
+        self.files_scanned += other.files_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        self.files_non_utf8 += other.files_non_utf8;
+        for (k, v) in &other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+    }
+
+    /// Total skipped files.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+/// How to write a report.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Report format.
+    pub format: Format,
+    /// Print secrets in full.
+    pub show_secrets: bool,
+    /// Use terminal colours.
+    pub color: bool,
+}
+
+/// Writes `records` (already sorted) and `stats` in the chosen format.
+pub fn write(out: &mut dyn Write, records: &[Record], stats: &Stats, style: Style) -> io::Result<()> {
+    match style.format {
+        Format::Text => text::write(out, records, style),
+        Format::Json => json::write(out, records, stats, style.show_secrets),
+        Format::Jsonl => json::write_lines(out, records, style.show_secrets),
+    }
+}
+
+/// The one-line summary printed on standard error.
+pub fn summary(records: &[Record], stats: &Stats) -> String {
+    let mb = stats.bytes_scanned as f64 / 1e6;
+    let mut s = format!(
+        "{} finding{} in {} file{} scanned ({mb:.1} MB, {} ms)",
+        records.len(),
+        if records.len() == 1 { "" } else { "s" },
+        stats.files_scanned,
+        if stats.files_scanned == 1 { "" } else { "s" },
+        stats.duration_ms,
+    );
+    if stats.skipped_total() > 0 {
+        let parts: Vec<String> = stats.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        s.push_str(&format!("; skipped {}", parts.join(", ")));
+    }
+    s
+}

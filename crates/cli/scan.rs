@@ -1,0 +1,251 @@
+//! `keyward scan`: a parallel directory walk feeding the matcher, results over a channel.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::{Sender, unbounded};
+use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
+use keyward_core::{Matcher, Scratch};
+
+use crate::pipeline::{is_binary, scan_blob};
+use crate::report::{Record, Stats};
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Roots: files, directories, or `-` for stdin.
+    pub paths: Vec<PathBuf>,
+    /// Larger files are skipped.
+    pub max_file_size: u64,
+    /// Honour ignore files.
+    pub gitignore: bool,
+    /// Follow symlinks.
+    pub follow: bool,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+/// What a scan produced.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    /// Findings, sorted by path, line, column.
+    pub records: Vec<Record>,
+    /// Counts.
+    pub stats: Stats,
+    /// Skipped files and why (for `-v`).
+    pub skipped: Vec<(String, &'static str)>,
+    /// Problems with the arguments themselves (a root that does not exist).
+    pub errors: Vec<String>,
+}
+
+enum Msg {
+    Records(Vec<Record>),
+    Skipped(String, &'static str),
+    Stats(Box<Stats>),
+    Error(String),
+}
+
+/// Scans every root of `opts`.
+pub fn run(opts: &ScanOptions, matcher: &Matcher) -> ScanResult {
+    let (tx, rx) = unbounded::<Msg>();
+    let mut result = ScanResult::default();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for root in &opts.paths {
+                if root.as_os_str() == "-" {
+                    scan_stdin(matcher, &tx);
+                } else {
+                    walk(root, opts, matcher, &tx);
+                }
+            }
+        });
+        for msg in rx {
+            match msg {
+                Msg::Records(r) => result.records.extend(r),
+                Msg::Skipped(p, why) => {
+                    result.stats.skip(why);
+                    result.skipped.push((p, why));
+                }
+                Msg::Stats(st) => result.stats.merge(&st),
+                Msg::Error(e) => result.errors.push(e),
+            }
+        }
+    });
+    result.records.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule)));
+    result.skipped.sort();
+    result
+}
+
+fn scan_stdin(matcher: &Matcher, tx: &Sender<Msg>) {
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
+        let _ = tx.send(Msg::Error(format!("cannot read standard input: {e}")));
+        return;
+    }
+    let mut stats = Stats::default();
+    stats.files_scanned = 1;
+    stats.bytes_scanned = bytes.len() as u64;
+    if std::str::from_utf8(&bytes).is_err() {
+        stats.files_non_utf8 = 1;
+    }
+    let records = scan_blob(matcher, &mut Scratch::new(), "-", &bytes);
+    let _ = tx.send(Msg::Records(records));
+    let _ = tx.send(Msg::Stats(Box::new(stats)));
+}
+
+fn walk(root: &Path, opts: &ScanOptions, matcher: &Matcher, tx: &Sender<Msg>) {
+    if let Err(e) = std::fs::symlink_metadata(root) {
+        let _ = tx.send(Msg::Error(format!("{}: {e}", root.display())));
+        return;
+    }
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(opts.follow)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    if opts.gitignore {
+        builder.git_ignore(true).git_exclude(true).git_global(true).ignore(true).parents(true).require_git(false);
+    }
+    let mut visitors = Visitors { root, opts, matcher, tx: tx.clone() };
+    builder.build_parallel().visit(&mut visitors);
+}
+
+struct Visitors<'a> {
+    root: &'a Path,
+    opts: &'a ScanOptions,
+    matcher: &'a Matcher,
+    tx: Sender<Msg>,
+}
+
+impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(Worker {
+            root: self.root,
+            opts: self.opts,
+            matcher: self.matcher,
+            tx: self.tx.clone(),
+            scratch: Scratch::new(),
+            stats: Stats::default(),
+        })
+    }
+}
+
+struct Worker<'a> {
+    root: &'a Path,
+    opts: &'a ScanOptions,
+    matcher: &'a Matcher,
+    tx: Sender<Msg>,
+    scratch: Scratch,
+    stats: Stats,
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stats(Box::new(std::mem::take(&mut self.stats))));
+    }
+}
+
+impl ParallelVisitor for Worker<'_> {
+    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
+        match entry {
+            Ok(entry) => self.file(&entry),
+            Err(err) => {
+                let (path, reason) = describe_walk_error(&err);
+                let _ = self.tx.send(Msg::Skipped(path, reason));
+            }
+        }
+        WalkState::Continue
+    }
+}
+
+impl Worker<'_> {
+    fn file(&mut self, entry: &DirEntry) {
+        let Some(ft) = entry.file_type() else { return };
+        if ft.is_dir() {
+            return;
+        }
+        let rel = display_path(self.root, entry.path());
+        if ft.is_symlink() {
+            // Not followed (or a dangling link when following): nothing to read.
+            if self.opts.follow {
+                let _ = self.tx.send(Msg::Skipped(rel, "broken_symlink"));
+            }
+            return;
+        }
+        if !ft.is_file() {
+            let _ = self.tx.send(Msg::Skipped(rel, "special_file"));
+            return;
+        }
+        match entry.metadata() {
+            Ok(m) if m.len() > self.opts.max_file_size => {
+                let _ = self.tx.send(Msg::Skipped(rel, "too_large"));
+                return;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = self.tx.send(Msg::Skipped(rel, "unreadable"));
+                return;
+            }
+        }
+        let bytes = match read_limited(entry.path(), self.opts.max_file_size) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                let _ = self.tx.send(Msg::Skipped(rel, "too_large"));
+                return;
+            }
+            Err(_) => {
+                let _ = self.tx.send(Msg::Skipped(rel, "unreadable"));
+                return;
+            }
+        };
+        if is_binary(&bytes) {
+            let _ = self.tx.send(Msg::Skipped(rel, "binary"));
+            return;
+        }
+        self.stats.files_scanned += 1;
+        self.stats.bytes_scanned += bytes.len() as u64;
+        if std::str::from_utf8(&bytes).is_err() {
+            self.stats.files_non_utf8 += 1;
+        }
+        let records = scan_blob(self.matcher, &mut self.scratch, &rel, &bytes);
+        if !records.is_empty() {
+            let _ = self.tx.send(Msg::Records(records));
+        }
+    }
+}
+
+/// Reads a file, giving up (None) if it turns out larger than `limit` (it may grow between
+/// the size check and the read).
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok(if bytes.len() as u64 > limit { None } else { Some(bytes) })
+}
+
+/// The path as reported: relative to a directory root, or as given for a file root.
+fn display_path(root: &Path, path: &Path) -> String {
+    let rel = match path.strip_prefix(root) {
+        Ok(r) if !r.as_os_str().is_empty() => r,
+        _ => path,
+    };
+    let s = rel.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' { s.into_owned() } else { s.replace(std::path::MAIN_SEPARATOR, "/") }
+}
+
+fn describe_walk_error(err: &ignore::Error) -> (String, &'static str) {
+    fn inner(err: &ignore::Error, path: Option<&Path>) -> (Option<PathBuf>, &'static str) {
+        match err {
+            ignore::Error::WithPath { path, err } => inner(err, Some(path)),
+            ignore::Error::WithDepth { err, .. } => inner(err, path),
+            ignore::Error::WithLineNumber { err, .. } => inner(err, path),
+            ignore::Error::Loop { child, .. } => (Some(child.clone()), "symlink_loop"),
+            ignore::Error::Io(_) => (path.map(Path::to_path_buf), "unreadable"),
+            _ => (path.map(Path::to_path_buf), "unreadable"),
+        }
+    }
+    let (path, reason) = inner(err, None);
+    (path.map_or_else(|| err.to_string(), |p| p.to_string_lossy().into_owned()), reason)
+}

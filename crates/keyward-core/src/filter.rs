@@ -1,0 +1,273 @@
+//! Value filters: Shannon entropy and the placeholder check, driven by data in `patterns/`.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use regex_automata::meta;
+use serde::{Deserialize, Serialize};
+
+use crate::rule::compile_regex;
+
+/// Shannon entropy of `bytes`, in bits per byte (0 for an empty slice).
+///
+/// ```
+/// assert_eq!(keyward_core::entropy(b"aaaa"), 0.0);
+/// assert!((keyward_core::entropy(b"abcd") - 2.0).abs() < 1e-9);
+/// ```
+pub fn entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// The `filters:` section of a pattern file. Several files may contribute; lists are joined.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiltersSpec {
+    /// Regexes matched (case-insensitively) against the whole value: a match means placeholder.
+    #[serde(default)]
+    pub placeholder_patterns: Vec<String>,
+    /// Words that make up placeholder values (`your`, `client`, `secret`, `here`…): a value
+    /// whose every word of three letters or more is one of these is a placeholder.
+    #[serde(default)]
+    pub placeholder_words: Vec<String>,
+    /// A value with fewer distinct bytes than this is a placeholder (`xxxx1111`).
+    #[serde(default)]
+    pub min_distinct_bytes: Option<usize>,
+    /// How many letters and digits outside placeholder words a placeholder may still have
+    /// (`MyApiKey123` has five: `My` and `123`).
+    #[serde(default)]
+    pub placeholder_slack: Option<usize>,
+    /// Globs of lock files and checksum lists: generic rules report nothing there.
+    #[serde(default)]
+    pub lock_files: Vec<String>,
+}
+
+/// The filters shared by all rules.
+#[derive(Debug, Default)]
+pub struct Filters {
+    spec: FiltersSpec,
+    words: HashSet<String>,
+    compiled: OnceLock<Result<CompiledFilters, String>>,
+}
+
+#[derive(Debug)]
+struct CompiledFilters {
+    placeholder: Option<meta::Regex>,
+    lock_files: GlobSet,
+}
+
+impl Filters {
+    /// A copy of the specification (compiled forms are rebuilt on demand).
+    pub(crate) fn snapshot(&self) -> Filters {
+        Filters { spec: self.spec.clone(), words: self.words.clone(), compiled: OnceLock::new() }
+    }
+
+    pub(crate) fn extend(&mut self, spec: FiltersSpec) {
+        self.words.extend(spec.placeholder_words.iter().map(|w| w.to_ascii_lowercase()));
+        self.spec.placeholder_patterns.extend(spec.placeholder_patterns);
+        self.spec.placeholder_words.extend(spec.placeholder_words);
+        self.spec.lock_files.extend(spec.lock_files);
+        if spec.min_distinct_bytes.is_some() {
+            self.spec.min_distinct_bytes = spec.min_distinct_bytes;
+        }
+        if spec.placeholder_slack.is_some() {
+            self.spec.placeholder_slack = spec.placeholder_slack;
+        }
+        self.compiled = OnceLock::new();
+    }
+
+    /// Compiles the patterns and globs, reporting the first one that is invalid.
+    pub(crate) fn compile(&self) -> Result<(), String> {
+        self.compiled().map(|_| ())
+    }
+
+    fn compiled(&self) -> Result<&CompiledFilters, String> {
+        self.compiled
+            .get_or_init(|| {
+                let placeholder = if self.spec.placeholder_patterns.is_empty() {
+                    None
+                } else {
+                    for p in &self.spec.placeholder_patterns {
+                        compile_regex(p).map_err(|e| format!("placeholder_patterns: {p:?}: {e}"))?;
+                    }
+                    let alternation = self
+                        .spec
+                        .placeholder_patterns
+                        .iter()
+                        .map(|p| format!("(?:{p})"))
+                        .collect::<Vec<_>>()
+                        .join("|");
+                    Some(compile_regex(&format!("(?i)^(?:{alternation})$"))?)
+                };
+                let mut globs = GlobSetBuilder::new();
+                for g in &self.spec.lock_files {
+                    let glob = GlobBuilder::new(g)
+                        .literal_separator(true)
+                        .build()
+                        .map_err(|e| format!("lock_files: {g:?}: {e}"))?;
+                    globs.add(glob);
+                }
+                let lock_files = globs.build().map_err(|e| format!("lock_files: {e}"))?;
+                Ok(CompiledFilters { placeholder, lock_files })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Is `value` (the whole secret) a placeholder, a template reference or a dummy?
+    ///
+    /// Never a substring test: a random token that happens to contain `test` stays a secret.
+    pub fn is_placeholder(&self, value: &[u8]) -> bool {
+        if let Some(min) = self.spec.min_distinct_bytes {
+            let mut seen = [false; 256];
+            let mut distinct = 0;
+            for &b in value {
+                if !seen[b as usize] {
+                    seen[b as usize] = true;
+                    distinct += 1;
+                }
+            }
+            if distinct < min {
+                return true;
+            }
+        }
+        if let Ok(c) = self.compiled()
+            && let Some(re) = &c.placeholder
+            && re.is_match(value)
+        {
+            return true;
+        }
+        self.all_placeholder_words(value)
+    }
+
+    /// Every word of three letters or more is a placeholder word, there is at least one, and
+    /// what is left (short words, digits) is within the slack (`your_client_secret_here`,
+    /// `MyApiKey123`).
+    fn all_placeholder_words(&self, value: &[u8]) -> bool {
+        if self.words.is_empty() {
+            return false;
+        }
+        let slack = self.spec.placeholder_slack.unwrap_or(0);
+        let mut words = 0;
+        let mut other = 0;
+        let mut ok = true;
+        for_each_word(value, |w| {
+            if w.len() >= 3 && w[0].is_ascii_alphabetic() {
+                let lower = String::from_utf8_lossy(w).to_ascii_lowercase();
+                if self.words.contains(&lower) {
+                    words += 1;
+                } else {
+                    ok = false;
+                }
+            } else {
+                other += w.len();
+            }
+        });
+        ok && words > 0 && other <= slack
+    }
+
+    /// Is `path` a lock file or checksum list, where generic rules report nothing?
+    pub fn is_lock_file(&self, path: &str) -> bool {
+        self.compiled().is_ok_and(|c| c.lock_files.is_match(path))
+    }
+}
+
+/// Splits a value into words: runs of letters (split again at lower→upper case changes) and
+/// runs of digits; everything else separates.
+fn for_each_word(value: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut start = None;
+    for i in 0..=value.len() {
+        let b = value.get(i).copied();
+        let boundary = match (start, b) {
+            (_, None) => true,
+            (None, _) => false,
+            (Some(s), Some(b)) => {
+                let s: usize = s;
+                let prev: u8 = value[i - 1];
+                let first: u8 = value[s];
+                !b.is_ascii_alphanumeric()
+                    || (first.is_ascii_digit() != b.is_ascii_digit())
+                    || (prev.is_ascii_lowercase() && b.is_ascii_uppercase())
+            }
+        };
+        if boundary && let Some(s) = start.take() {
+            f(&value[s..i]);
+        }
+        if let Some(b) = b
+            && start.is_none()
+            && b.is_ascii_alphanumeric()
+        {
+            start = Some(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters() -> Filters {
+        let mut f = Filters::default();
+        f.extend(FiltersSpec {
+            placeholder_patterns: vec![r"\$\{[^}]*\}".into(), r"x+".into()],
+            placeholder_words: ["your", "client", "secret", "here", "api", "key"].map(String::from).to_vec(),
+            min_distinct_bytes: Some(4),
+            placeholder_slack: Some(6),
+            lock_files: vec!["**/package-lock.json".into(), "Cargo.lock".into()],
+        });
+        f
+    }
+
+    #[test]
+    fn entropy_values() {
+        assert_eq!(entropy(b""), 0.0);
+        assert_eq!(entropy(b"zzzz"), 0.0);
+        assert!((entropy(b"ab") - 1.0).abs() < 1e-9);
+        assert!(entropy(b"gho_16C7e42F292c6912E7710c838347Ae178B4a") > 4.0);
+    }
+
+    #[test]
+    fn words_split_on_case_digits_and_separators() {
+        let mut words = Vec::new();
+        for_each_word(b"yourClientSecret_123-here", |w| words.push(String::from_utf8_lossy(w).into_owned()));
+        assert_eq!(words, ["your", "Client", "Secret", "123", "here"]);
+    }
+
+    #[test]
+    fn placeholders() {
+        let f = filters();
+        assert!(f.is_placeholder(b"${CLIENT_SECRET}"));
+        assert!(f.is_placeholder(b"xxxxxxxx"));
+        assert!(f.is_placeholder(b"YOUR_CLIENT_SECRET"));
+        assert!(f.is_placeholder(b"your-api-key-here"));
+        assert!(f.is_placeholder(b"aaaa1111"));
+        assert!(f.is_placeholder(b"MyApiKey123"));
+        // Whole-value semantics: a random token containing a placeholder word is kept.
+        assert!(!f.is_placeholder(b"h7Kq9secretZp2Lw8Rt"));
+        assert!(!f.is_placeholder(b"Tundra_vortex7217!"));
+        assert!(!f.is_placeholder(b"client_secret_9fK2qLx7Pw"));
+    }
+
+    #[test]
+    fn lock_files_match_by_glob() {
+        let f = filters();
+        assert!(f.is_lock_file("web/package-lock.json"));
+        assert!(f.is_lock_file("Cargo.lock"));
+        assert!(!f.is_lock_file("src/package-lock.json.rs"));
+    }
+}

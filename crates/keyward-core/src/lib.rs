@@ -1,0 +1,36 @@
+//! keyward-core: rules and matcher. YAML rules in, findings out; no git, no file walking.
+//!
+//! ```
+//! use keyward_core::{Matcher, RuleSet, Scratch};
+//!
+//! let matcher = Matcher::new(RuleSet::builtin()).unwrap();
+//! let mut scratch = Scratch::new();
+//! let token = "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";
+//! let findings = matcher.scan(format!("token = '{token}'").as_bytes(), &mut scratch);
+//! assert_eq!(matcher.rules()[findings[0].rule].spec.id, "github-pat-classic");
+//! assert_eq!(findings[0].secret.expose(), token);
+//! assert_eq!(findings[0].secret.to_string(), "ghp_…"); // Display redacts
+//! ```
+//!
+//! A [`Matcher`] is built once and shared by all threads; each thread passes its own
+//! [`Scratch`]. Path-dependent filtering (lock files, exposure) is done by the caller with
+//! [`Filters`], so the same matcher serves files on disk and git blobs.
+#![deny(missing_docs)]
+
+mod check;
+mod checksum;
+mod error;
+mod filter;
+mod finding;
+mod matcher;
+mod rule;
+
+pub use check::{CheckSummary, Problem, check};
+pub use checksum::Checksum;
+pub use error::Error;
+pub use filter::{Filters, FiltersSpec, entropy};
+pub use finding::{Finding, Fingerprint, Secret};
+pub use matcher::{Matcher, Scratch};
+pub use rule::{
+    Category, Confidence, Origin, REGEX_SIZE_LIMIT, Rule, RuleId, RuleSet, RuleSpec, Severity, Source, Window,
+};
