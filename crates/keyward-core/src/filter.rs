@@ -52,6 +52,10 @@ pub struct FiltersSpec {
     /// (`MyApiKey123` has five: `My` and `123`).
     #[serde(default)]
     pub placeholder_slack: Option<usize>,
+    /// Look-alike characters read as letters when they sit between two letters (`s3cr3t`,
+    /// `p@ssw0rd`), before placeholder words are looked up: `{"3": "e", "@": "a"}`.
+    #[serde(default)]
+    pub leet: std::collections::BTreeMap<char, char>,
     /// Globs of lock files and checksum lists: generic rules report nothing there.
     #[serde(default)]
     pub lock_files: Vec<String>,
@@ -82,6 +86,7 @@ impl Filters {
         self.spec.placeholder_patterns.extend(spec.placeholder_patterns);
         self.spec.placeholder_words.extend(spec.placeholder_words);
         self.spec.lock_files.extend(spec.lock_files);
+        self.spec.leet.extend(spec.leet);
         if spec.min_distinct_bytes.is_some() {
             self.spec.min_distinct_bytes = spec.min_distinct_bytes;
         }
@@ -163,6 +168,13 @@ impl Filters {
             return false;
         }
         let slack = self.spec.placeholder_slack.unwrap_or(0);
+        let normalized;
+        let value = if self.spec.leet.is_empty() {
+            value
+        } else {
+            normalized = self.unleet(value);
+            &normalized[..]
+        };
         let mut words = 0;
         let mut other = 0;
         let mut ok = true;
@@ -179,6 +191,21 @@ impl Filters {
             }
         });
         ok && words > 0 && other <= slack
+    }
+
+    /// Replaces look-alike characters that sit between two ASCII letters.
+    fn unleet(&self, value: &[u8]) -> Vec<u8> {
+        let mut out = value.to_vec();
+        for i in 1..value.len().saturating_sub(1) {
+            if value[i - 1].is_ascii_alphabetic()
+                && value[i + 1].is_ascii_alphabetic()
+                && let Some(&c) = self.spec.leet.get(&char::from(value[i]))
+                && c.is_ascii()
+            {
+                out[i] = c as u8;
+            }
+        }
+        out
     }
 
     /// Is `path` a lock file or checksum list, where generic rules report nothing?
@@ -228,6 +255,7 @@ mod tests {
             placeholder_words: ["your", "client", "secret", "here", "api", "key"].map(String::from).to_vec(),
             min_distinct_bytes: Some(4),
             placeholder_slack: Some(6),
+            leet: [('3', 'e'), ('0', 'o'), ('@', 'a'), ('4', 'a'), ('$', 's')].into_iter().collect(),
             lock_files: vec!["**/package-lock.json".into(), "Cargo.lock".into()],
         });
         f
@@ -257,6 +285,8 @@ mod tests {
         assert!(f.is_placeholder(b"your-api-key-here"));
         assert!(f.is_placeholder(b"aaaa1111"));
         assert!(f.is_placeholder(b"MyApiKey123"));
+        assert!(f.is_placeholder(b"s3cr3t-k3y"));
+        assert!(!f.is_placeholder(b"k3yQ9zWm4x"));
         // Whole-value semantics: a random token containing a placeholder word is kept.
         assert!(!f.is_placeholder(b"h7Kq9secretZp2Lw8Rt"));
         assert!(!f.is_placeholder(b"Tundra_vortex7217!"));

@@ -172,10 +172,10 @@ impl Matcher {
         let rule = &self.rules()[r];
         let Ok(compiled) = rule.compiled() else { return };
         let re = &compiled.regex;
-        let group = compiled.secret_group;
         let cache = scratch.caches[r].get_or_insert_with(|| re.create_cache());
+        let slot_len = 2 * compiled.secret_group.map_or(compiled.groups, |g| g + 1);
         scratch.slots.clear();
-        scratch.slots.resize(2 * (group + 1), None);
+        scratch.slots.resize(slot_len, None);
         let filters = self.inner.rules.filters();
         for w in &scratch.windows[r] {
             let mut input = Input::new(hay).span(w.clone());
@@ -186,8 +186,7 @@ impl Matcher {
                 let (Some(ms), Some(me)) = (scratch.slots[0], scratch.slots[1]) else { break };
                 let (ms, me) = (ms.get(), me.get());
                 let next = if me > ms { me } else { me + 1 };
-                if let (Some(s), Some(e)) = (scratch.slots[2 * group], scratch.slots[2 * group + 1]) {
-                    let span = s.get()..e.get();
+                if let Some(span) = secret_span(&scratch.slots, compiled.secret_group) {
                     if accept(rule, &hay[span.clone()], filters) {
                         scratch.candidates.push(Finding {
                             rule: r,
@@ -205,6 +204,18 @@ impl Matcher {
                 input.set_start(next);
             }
         }
+    }
+}
+
+/// The secret's span: the named group, or the first group after group 0 that matched.
+fn secret_span(slots: &[Option<NonMaxUsize>], group: Option<usize>) -> Option<Range<usize>> {
+    let pair = |g: usize| match (slots[2 * g], slots[2 * g + 1]) {
+        (Some(s), Some(e)) => Some(s.get()..e.get()),
+        _ => None,
+    };
+    match group {
+        Some(g) => pair(g),
+        None => (1..slots.len() / 2).find_map(pair),
     }
 }
 

@@ -177,7 +177,7 @@ pub struct RuleSpec {
     pub category: Category,
     /// Literals for the prefilter (matched ASCII case-insensitively).
     pub keywords: Vec<String>,
-    /// The regex; the secret is the group named `secret`, else group 1.
+    /// The regex; the secret is the group named `secret`, else the first group that matched.
     pub pattern: String,
     /// Minimum Shannon entropy (bits per byte) of the secret.
     #[serde(default)]
@@ -265,11 +265,15 @@ impl fmt::Debug for Rule {
     }
 }
 
-/// A compiled rule regex and the index of its secret group.
+/// A compiled rule regex and where its secret is.
 #[derive(Debug)]
 pub(crate) struct CompiledRegex {
     pub regex: meta::Regex,
-    pub secret_group: usize,
+    /// The group named `secret`; when absent, the first group that took part in the match
+    /// (so that alternatives such as a quoted and an unquoted value can each have a group).
+    pub secret_group: Option<usize>,
+    /// How many groups the regex has, group 0 included.
+    pub groups: usize,
 }
 
 impl Rule {
@@ -374,12 +378,12 @@ pub(crate) fn compile_regex(pattern: &str) -> Result<meta::Regex, String> {
 fn compile_rule_regex(pattern: &str) -> Result<CompiledRegex, String> {
     let regex = compile_regex(pattern)?;
     let info = regex.group_info();
-    let secret_group = match info.to_index(regex_automata::PatternID::ZERO, "secret") {
-        Some(i) => i,
-        None if info.group_len(regex_automata::PatternID::ZERO) > 1 => 1,
-        None => return Err("no secret group: put the secret in group 1 or in (?P<secret>…)".into()),
-    };
-    Ok(CompiledRegex { regex, secret_group })
+    let groups = info.group_len(regex_automata::PatternID::ZERO);
+    let secret_group = info.to_index(regex_automata::PatternID::ZERO, "secret");
+    if secret_group.is_none() && groups < 2 {
+        return Err("no secret group: put the secret in group 1 or in (?P<secret>…)".into());
+    }
+    Ok(CompiledRegex { regex, secret_group, groups })
 }
 
 /// A validated set of rules and the filters that go with them.

@@ -1,0 +1,400 @@
+//! The object pass: every object of the repository rebuilt exactly once, blobs handed to a
+//! visitor in parallel.
+//!
+//! Packs are walked along their delta trees, base first (gix-pack's `cache::delta::Tree`), so
+//! a base is inflated once and each delta applied once, in parallel with work stealing; the
+//! object ids come from the pack index and nothing is re-hashed or checksummed. Loose objects
+//! are read one by one. An object found in several packs, or both loose and packed, is
+//! visited once. Commits are handed over too (they are rebuilt anyway), so that the commit
+//! walk afterwards needs no lookups.
+//!
+//! A pack whose traversal fails (a corrupt entry aborts gix's traversal) is finished object
+//! by object through the object database, so each object that really cannot be read is
+//! named and counted, and the rest are still scanned.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gix::odb::pack;
+use rayon::prelude::*;
+
+use crate::id::{BlobId, CommitId};
+use crate::progress::Progress;
+use crate::stats::{ScanStats, Unreadable};
+
+/// How many leading bytes are inspected for a NUL byte to call a blob binary.
+pub const BINARY_PROBE: usize = 8192;
+
+/// What the pass does with the objects it rebuilds. One `State` per worker thread.
+pub(crate) trait Visit: Sync {
+    /// Per-thread state (a matcher scratch space, found things).
+    type State: Send;
+    /// A fresh state for a new worker.
+    fn state(&self) -> Self::State;
+    /// A blob that passed the size, binary and LFS checks.
+    fn blob(&self, state: &mut Self::State, id: BlobId, data: &[u8]);
+    /// A commit object.
+    fn commit(&self, state: &mut Self::State, id: CommitId, data: &[u8]);
+    /// A worker is done: collect what its state holds.
+    fn finish(&self, state: Self::State);
+}
+
+/// Options of the pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PassOptions {
+    pub threads: usize,
+    pub max_blob_size: u64,
+}
+
+/// Why a blob is not matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    TooLarge,
+    Binary,
+    LfsPointer,
+}
+
+impl Skip {
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Skip::TooLarge => "too_large",
+            Skip::Binary => "binary",
+            Skip::LfsPointer => "lfs_pointer",
+        }
+    }
+}
+
+/// Is this blob to be skipped, and why?
+pub(crate) fn classify(data: &[u8], max_blob_size: u64) -> Option<Skip> {
+    if data.len() as u64 > max_blob_size {
+        return Some(Skip::TooLarge);
+    }
+    if memchr::memchr(0, &data[..data.len().min(BINARY_PROBE)]).is_some() {
+        return Some(Skip::Binary);
+    }
+    if is_lfs_pointer(data) {
+        return Some(Skip::LfsPointer);
+    }
+    None
+}
+
+/// A Git LFS pointer file: small, and starting with the spec's version line.
+pub(crate) fn is_lfs_pointer(data: &[u8]) -> bool {
+    data.len() < 1024 && data.starts_with(b"version https://git-lfs.github.com/spec/")
+}
+
+/// The object directories: the repository's own and its alternates.
+pub(crate) fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut dirs = vec![objects_dir.to_path_buf()];
+    if let Ok(alternates) = gix::odb::alternate::resolve(objects_dir.to_path_buf(), &cwd) {
+        dirs.extend(alternates);
+    }
+    dirs
+}
+
+/// The pack indexes of an object directory, sorted by name so that runs are repeatable.
+fn pack_indexes(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir.join("pack")) else { return Vec::new() };
+    let mut out: Vec<PathBuf> = read
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+struct Pack {
+    index: pack::index::File,
+    data: pack::data::File,
+}
+
+/// Shared state of one pass.
+struct Shared<'a, V: Visit> {
+    visit: &'a V,
+    opts: PassOptions,
+    progress: &'a Progress,
+    pool: &'a rayon::ThreadPool,
+    stats: Mutex<ScanStats>,
+}
+
+/// One worker's view: the visitor's state plus local counters, merged when the worker ends.
+struct Worker<'s, 'a, V: Visit> {
+    shared: &'s Shared<'a, V>,
+    state: Option<V::State>,
+    stats: ScanStats,
+}
+
+impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
+    fn new(shared: &'s Shared<'a, V>) -> Self {
+        Worker { shared, state: Some(shared.visit.state()), stats: ScanStats::default() }
+    }
+
+    fn blob(&mut self, id: BlobId, data: &[u8]) {
+        self.stats.blobs += 1;
+        if let Some(skip) = classify(data, self.shared.opts.max_blob_size) {
+            self.stats.skip(skip.reason());
+            return;
+        }
+        self.stats.blobs_scanned += 1;
+        self.stats.bytes_scanned += data.len() as u64;
+        self.shared.progress.add_bytes(data.len() as u64);
+        if let Some(state) = self.state.as_mut() {
+            self.shared.visit.blob(state, id, data);
+        }
+    }
+
+    fn commit(&mut self, id: CommitId, data: &[u8]) {
+        if let Some(state) = self.state.as_mut() {
+            self.shared.visit.commit(state, id, data);
+        }
+    }
+}
+
+impl<V: Visit> Clone for Worker<'_, '_, V> {
+    fn clone(&self) -> Self {
+        Worker::new(self.shared)
+    }
+}
+
+impl<V: Visit> Drop for Worker<'_, '_, V> {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            self.shared.visit.finish(state);
+        }
+        if let Ok(mut stats) = self.shared.stats.lock() {
+            stats.merge(&self.stats);
+        }
+    }
+}
+
+/// Runs the pass over every object of `objects_dir` (and its alternates). `odb` reads the
+/// objects that the delta-tree walk could not (a corrupt pack).
+pub(crate) fn run<V: Visit>(
+    objects_dir: &Path,
+    odb: &gix::ThreadSafeRepository,
+    opts: PassOptions,
+    pool: &rayon::ThreadPool,
+    visit: &V,
+    progress: &Progress,
+) -> ScanStats {
+    let shared = Shared { visit, opts, progress, pool, stats: Mutex::new(ScanStats::default()) };
+    let dirs = object_dirs(objects_dir);
+    let mut packs = Vec::new();
+    let mut problems = Vec::new();
+    for dir in &dirs {
+        for idx in pack_indexes(dir) {
+            match open_pack(&idx) {
+                Ok(p) => packs.push(p),
+                Err(message) => problems.push(Unreadable { id: idx.display().to_string(), reason: message }),
+            }
+        }
+    }
+    let loose: Vec<(PathBuf, gix::ObjectId)> = dirs
+        .iter()
+        .flat_map(|dir| {
+            let store = gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1);
+            store.iter().filter_map(Result::ok).map(|id| (dir.clone(), id)).collect::<Vec<_>>()
+        })
+        .collect();
+    let total = packs.iter().map(|p| u64::from(p.index.num_objects())).sum::<u64>() + loose.len() as u64;
+    progress.start(crate::progress::Phase::Objects, total);
+
+    for (i, p) in packs.iter().enumerate() {
+        let duplicate = duplicates(&p.index, &packs[..i]);
+        walk_pack(p, &duplicate, &shared, odb);
+    }
+    walk_loose(&loose, &packs, &shared);
+
+    let mut stats = shared.stats.into_inner().unwrap_or_else(|e| e.into_inner());
+    stats.packs = packs.len() as u64;
+    stats.loose_objects = loose.len() as u64;
+    stats.objects = total;
+    stats.unreadable.extend(problems);
+    stats
+}
+
+fn open_pack(idx: &Path) -> Result<Pack, String> {
+    let index = pack::index::File::at(idx, gix::hash::Kind::Sha1).map_err(|e| e.to_string())?;
+    let data = pack::data::File::at(idx.with_extension("pack"), gix::hash::Kind::Sha1).map_err(|e| e.to_string())?;
+    Ok(Pack { index, data })
+}
+
+/// For each entry of `index` (by index position): is the object also in an earlier pack?
+fn duplicates(index: &pack::index::File, earlier: &[Pack]) -> Vec<bool> {
+    if earlier.is_empty() {
+        return Vec::new();
+    }
+    (0..index.num_objects())
+        .map(|i| {
+            let id = index.oid_at_index(i);
+            earlier.iter().any(|p| p.index.lookup(id).is_some())
+        })
+        .collect()
+}
+
+fn walk_pack<V: Visit>(p: &Pack, duplicate: &[bool], shared: &Shared<'_, V>, odb: &gix::ThreadSafeRepository) {
+    let n = p.index.num_objects() as usize;
+    let done: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
+    if let Err(message) = traverse(p, duplicate, &done, shared) {
+        let left: Vec<u32> = (0..n as u32).filter(|&i| !done[i as usize].load(Ordering::Relaxed)).collect();
+        if let Ok(mut stats) = shared.stats.lock() {
+            stats.notes.push(format!(
+                "pack {}: delta-tree walk failed ({message}); reading its {} remaining objects one by one",
+                p.data.path().display(),
+                left.len()
+            ));
+        }
+        let ids: Vec<gix::ObjectId> = left
+            .into_iter()
+            .filter(|&i| !duplicate.get(i as usize).copied().unwrap_or(false))
+            .map(|i| p.index.oid_at_index(i).to_owned())
+            .collect();
+        read_one_by_one(&ids, shared, || Odb(odb.to_thread_local()));
+    }
+}
+
+/// The delta-tree walk of one pack. Marks each entry it reaches in `done`.
+fn traverse<V: Visit>(p: &Pack, duplicate: &[bool], done: &[AtomicBool], shared: &Shared<'_, V>) -> Result<(), String> {
+    let index = &p.index;
+    let mut by_offset: Vec<(u64, u32)> = (0..index.num_objects()).map(|i| (index.pack_offset_at_index(i), i)).collect();
+    by_offset.sort_unstable();
+    let interrupt = AtomicBool::new(false);
+    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
+        p.data.path(),
+        by_offset.iter().map(|&(_, i)| i),
+        &|&i| index.pack_offset_at_index(i),
+        &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
+        &mut gix::progress::Discard,
+        &interrupt,
+        gix::hash::Kind::Sha1,
+    )
+    .map_err(|e| e.to_string())?;
+    drop(by_offset);
+    let worker = Worker::new(shared);
+    let progress = shared.progress;
+    let inspect = move |pos: &mut u32, _: &dyn gix::progress::Progress, ctx: pack::cache::delta::traverse::Context<'_>| {
+        let i = *pos as usize;
+        done[i].store(true, Ordering::Relaxed);
+        progress.step(1);
+        if duplicate.get(i).copied().unwrap_or(false) {
+            return Ok(());
+        }
+        match ctx.entry.header.as_kind() {
+            Some(gix::objs::Kind::Blob) => worker.blob(BlobId::from_gix(index.oid_at_index(*pos)), ctx.decompressed),
+            Some(gix::objs::Kind::Commit) => {
+                worker.commit(CommitId::from_gix(index.oid_at_index(*pos)), ctx.decompressed)
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    let mut size_progress = gix::progress::Discard;
+    tree.traverse(
+        |slice, data: &pack::data::File| data.entry_slice(slice),
+        &p.data,
+        p.data.pack_end() as u64,
+        inspect,
+        pack::cache::delta::traverse::Options {
+            object_progress: Box::new(gix::progress::Discard),
+            size_progress: &mut size_progress,
+            thread_limit: Some(shared.opts.threads),
+            should_interrupt: &interrupt,
+            object_hash: gix::hash::Kind::Sha1,
+            alloc_limit_bytes: None,
+        },
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
+/// Where single objects are read from: the whole object database, or one loose store.
+trait Source {
+    /// Kind and size, from the object's header only.
+    fn header(&self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, u64)>, String>;
+    /// The whole object into `buf`.
+    fn read(&self, id: &gix::oid, buf: &mut Vec<u8>) -> Result<Option<gix::objs::Kind>, String>;
+}
+
+struct Odb(gix::Repository);
+
+impl Source for Odb {
+    fn header(&self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, u64)>, String> {
+        use gix::objs::FindHeader;
+        self.0.objects.try_header(id).map(|h| h.map(|h| (h.kind, h.size))).map_err(|e| e.to_string())
+    }
+
+    fn read(&self, id: &gix::oid, buf: &mut Vec<u8>) -> Result<Option<gix::objs::Kind>, String> {
+        use gix::objs::Find;
+        self.0.objects.try_find(id, buf).map(|d| d.map(|d| d.kind)).map_err(|e| e.to_string())
+    }
+}
+
+impl Source for gix::odb::loose::Store {
+    fn header(&self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, u64)>, String> {
+        self.try_header(id).map(|h| h.map(|(size, kind)| (kind, size))).map_err(|e| e.to_string())
+    }
+
+    fn read(&self, id: &gix::oid, buf: &mut Vec<u8>) -> Result<Option<gix::objs::Kind>, String> {
+        self.try_find(id, buf).map(|d| d.map(|d| d.kind)).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads `ids` one by one, in parallel: the header first, so that a blob over the size limit
+/// is skipped without being inflated, and trees and tags are not read at all.
+fn read_one_by_one<V: Visit, S: Source>(ids: &[gix::ObjectId], shared: &Shared<'_, V>, source: impl Fn() -> S + Sync + Send) {
+    shared.pool.install(|| {
+        ids.par_iter().for_each_init(
+            || (Worker::new(shared), source(), Vec::new()),
+            |(worker, source, buf), id| {
+                shared.progress.step(1);
+                read_one(worker, source, id, buf);
+            },
+        );
+    });
+}
+
+fn read_one<V: Visit, S: Source>(worker: &mut Worker<'_, '_, V>, source: &S, id: &gix::oid, buf: &mut Vec<u8>) {
+    let unreadable = |worker: &mut Worker<'_, '_, V>, reason: String| {
+        worker.stats.unreadable.push(Unreadable { id: id.to_string(), reason });
+    };
+    let (kind, size) = match source.header(id) {
+        Ok(Some(h)) => h,
+        Ok(None) => return unreadable(worker, "object not found".into()),
+        Err(e) => return unreadable(worker, e),
+    };
+    match kind {
+        gix::objs::Kind::Blob if size > worker.shared.opts.max_blob_size => {
+            worker.stats.blobs += 1;
+            worker.stats.skip(Skip::TooLarge.reason());
+        }
+        gix::objs::Kind::Blob | gix::objs::Kind::Commit => match source.read(id, buf) {
+            Ok(Some(gix::objs::Kind::Blob)) => worker.blob(BlobId::from_gix(id), buf),
+            Ok(Some(gix::objs::Kind::Commit)) => worker.commit(CommitId::from_gix(id), buf),
+            Ok(Some(_)) => {}
+            Ok(None) => unreadable(worker, "object not found".into()),
+            Err(e) => unreadable(worker, e),
+        },
+        gix::objs::Kind::Tree | gix::objs::Kind::Tag => {}
+    }
+}
+
+/// Loose objects that no pack holds.
+fn walk_loose<V: Visit>(loose: &[(PathBuf, gix::ObjectId)], packs: &[Pack], shared: &Shared<'_, V>) {
+    let mut by_dir: Vec<(&PathBuf, Vec<gix::ObjectId>)> = Vec::new();
+    for (dir, id) in loose {
+        if packs.iter().any(|p| p.index.lookup(id).is_some()) {
+            shared.progress.step(1);
+            continue;
+        }
+        match by_dir.last_mut() {
+            Some((d, ids)) if *d == dir => ids.push(*id),
+            _ => by_dir.push((dir, vec![*id])),
+        }
+    }
+    for (dir, ids) in by_dir {
+        read_one_by_one(&ids, shared, || gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1));
+    }
+}
+

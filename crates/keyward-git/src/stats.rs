@@ -1,0 +1,61 @@
+//! How a history scan went: what was scanned, skipped, and could not be read.
+
+use std::collections::BTreeMap;
+
+/// An object (or a pack) that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The object id in hex, or the pack's path.
+    pub id: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// Counts of a history scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanStats {
+    /// Objects in the object database (packed entries plus loose objects).
+    pub objects: u64,
+    /// Pack files read.
+    pub packs: u64,
+    /// Loose objects found.
+    pub loose_objects: u64,
+    /// Distinct blobs seen.
+    pub blobs: u64,
+    /// Blobs matched.
+    pub blobs_scanned: u64,
+    /// Bytes of blob content matched.
+    pub bytes_scanned: u64,
+    /// Blobs not matched, by reason: `too_large`, `binary`, `lfs_pointer`.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Commits walked for provenance.
+    pub commits: u64,
+    /// Submodule entries (gitlinks) seen in changed trees: noted, never followed.
+    pub gitlinks: u64,
+    /// The repository is a shallow clone: history before its boundary commits is missing.
+    pub shallow: bool,
+    /// Objects that could not be read, each named.
+    pub unreadable: Vec<Unreadable>,
+    /// Other things worth saying (a pack read object by object after its walk failed).
+    pub notes: Vec<String>,
+}
+
+impl ScanStats {
+    /// Counts one skipped blob.
+    pub fn skip(&mut self, reason: &'static str) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    /// Adds another worker's counts.
+    pub fn merge(&mut self, other: &ScanStats) {
+        self.blobs += other.blobs;
+        self.blobs_scanned += other.blobs_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        for (k, v) in &other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.gitlinks += other.gitlinks;
+        self.unreadable.extend(other.unreadable.iter().cloned());
+        self.notes.extend(other.notes.iter().cloned());
+    }
+}
