@@ -18,6 +18,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan files, directories, or standard input (`-`).
     Scan(ScanArgs),
+    /// Scan a git repository's whole history (or a range): each secret with the commit that
+    /// introduced it.
+    History(crate::history::HistoryArgs),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),

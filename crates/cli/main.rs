@@ -4,6 +4,7 @@
 //! command, and maps the outcome onto three exit codes: 0 clean, 1 findings, 2 error.
 
 mod cli;
+mod history;
 mod pipeline;
 mod report;
 mod rules_cmd;
@@ -95,6 +96,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                 Outcome::Clean
             })
         }
+        Command::History(args) => history::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
     }
 }

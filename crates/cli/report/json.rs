@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Record, Stats};
+use super::{GitCommit, Record, Stats};
 
 #[derive(Serialize)]
 struct JsonFinding<'a> {
@@ -21,6 +21,66 @@ struct JsonFinding<'a> {
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     remediation: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    git: Option<JsonGit<'a>>,
+}
+
+/// The git fields of a history finding, flattened into the finding.
+#[derive(Serialize)]
+struct JsonGit<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    shallow_boundary: bool,
+    blob: &'a str,
+    in_head: bool,
+    unreachable: bool,
+    occurrences: Vec<JsonOccurrence<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonOccurrence<'a> {
+    commit: &'a str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    author: &'a str,
+    email: &'a str,
+    date: &'a str,
+}
+
+fn git(r: &Record) -> Option<JsonGit<'_>> {
+    let g = r.git.as_deref()?;
+    let c: Option<&GitCommit> = g.commit.as_ref();
+    Some(JsonGit {
+        commit: c.map(|c| c.id.as_str()),
+        author: c.map(|c| c.author.as_str()),
+        email: c.map(|c| c.email.as_str()),
+        date: c.map(|c| c.date.as_str()),
+        shallow_boundary: c.is_some_and(|c| c.boundary),
+        blob: &g.blob,
+        in_head: g.in_head,
+        unreachable: g.unreachable,
+        occurrences: g
+            .occurrences
+            .iter()
+            .map(|o| JsonOccurrence {
+                commit: &o.commit.id,
+                path: &o.path,
+                line: o.line,
+                column: o.column,
+                author: &o.commit.author,
+                email: &o.commit.email,
+                date: &o.commit.date,
+            })
+            .collect(),
+    })
 }
 
 fn finding(r: &Record, show: bool) -> JsonFinding<'_> {
@@ -37,6 +97,7 @@ fn finding(r: &Record, show: bool) -> JsonFinding<'_> {
         secret: r.shown_secret(show),
         fingerprint: r.fingerprint.as_str(),
         remediation: r.remediation.as_deref(),
+        git: git(r),
     }
 }
 

@@ -38,6 +38,51 @@ pub struct Record {
     pub fingerprint: Fingerprint,
     /// What to do about it.
     pub remediation: Option<String>,
+    /// Where history brought it in (`keyward history` only).
+    pub git: Option<Box<GitContext>>,
+}
+
+/// A finding's place in git history.
+#[derive(Debug, Clone, Default)]
+pub struct GitContext {
+    /// The commit that introduced the secret (`None` for an unreachable blob).
+    pub commit: Option<GitCommit>,
+    /// The blob that holds it at the first occurrence.
+    pub blob: String,
+    /// Is the secret still in a file at HEAD?
+    pub in_head: bool,
+    /// No commit reaches any blob holding it.
+    pub unreachable: bool,
+    /// Every commit and path that introduced it, the first one first.
+    pub occurrences: Vec<GitOccurrence>,
+}
+
+/// Who made a commit, and when.
+#[derive(Debug, Clone, Default)]
+pub struct GitCommit {
+    /// The commit id in hex.
+    pub id: String,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// Author date, ISO 8601.
+    pub date: String,
+    /// The commit's parents are missing (shallow clone): the secret may be older.
+    pub boundary: bool,
+}
+
+/// One commit and path that introduced a secret.
+#[derive(Debug, Clone, Default)]
+pub struct GitOccurrence {
+    /// The commit.
+    pub commit: GitCommit,
+    /// Path in that commit.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
 }
 
 impl Record {
@@ -56,6 +101,7 @@ impl Record {
             column,
             secret,
             remediation: rule.spec.remediation.clone(),
+            git: None,
         }
     }
 
@@ -82,6 +128,41 @@ pub struct Stats {
     pub findings: usize,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// What a history scan saw (`keyward history` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryStats>,
+}
+
+/// What a history scan saw, beyond the blob counts in [`Stats`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HistoryStats {
+    /// Objects in the object database.
+    pub objects: u64,
+    /// Pack files.
+    pub packs: u64,
+    /// Loose objects.
+    pub loose_objects: u64,
+    /// Distinct blobs seen.
+    pub blobs: u64,
+    /// Commits walked.
+    pub commits: u64,
+    /// Submodule entries seen (not followed).
+    pub gitlinks: u64,
+    /// The repository is a shallow clone.
+    pub shallow: bool,
+    /// How many objects could not be read.
+    pub unreadable_objects: usize,
+    /// Each object that could not be read, and why.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// An object that could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    /// Object id (or pack path).
+    pub id: String,
+    /// Why.
+    pub reason: String,
 }
 
 impl Stats {
@@ -129,14 +210,18 @@ pub fn write(out: &mut dyn Write, records: &[Record], stats: &Stats, style: Styl
 /// The one-line summary printed on standard error.
 pub fn summary(records: &[Record], stats: &Stats) -> String {
     let mb = stats.bytes_scanned as f64 / 1e6;
+    let unit = if stats.history.is_some() { "blob" } else { "file" };
     let mut s = format!(
-        "{} finding{} in {} file{} scanned ({mb:.1} MB, {} ms)",
+        "{} finding{} in {} {unit}{} scanned ({mb:.1} MB, {} ms)",
         records.len(),
         if records.len() == 1 { "" } else { "s" },
         stats.files_scanned,
         if stats.files_scanned == 1 { "" } else { "s" },
         stats.duration_ms,
     );
+    if let Some(h) = &stats.history {
+        s.push_str(&format!(", {} commit{} walked", h.commits, if h.commits == 1 { "" } else { "s" }));
+    }
     if stats.skipped_total() > 0 {
         let parts: Vec<String> = stats.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
         s.push_str(&format!("; skipped {}", parts.join(", ")));

@@ -43,8 +43,6 @@ pub(crate) struct Node {
     pub tree: TreeId,
     /// Trees of the parents that exist, first parent first.
     pub parent_trees: Vec<TreeId>,
-    /// Indexes of the parents that are part of the walk.
-    parents_in: Vec<u32>,
 }
 
 /// The walked commits, parents before children.
@@ -62,8 +60,15 @@ pub(crate) struct CommitSource<'a> {
 }
 
 impl<'a> CommitSource<'a> {
-    pub(crate) fn new(known: HashMap<CommitId, RawCommit>, repo: Option<&'a gix::Repository>) -> Self {
-        CommitSource { known, repo, buf: Vec::new() }
+    pub(crate) fn new(
+        known: HashMap<CommitId, RawCommit>,
+        repo: Option<&'a gix::Repository>,
+    ) -> Self {
+        CommitSource {
+            known,
+            repo,
+            buf: Vec::new(),
+        }
     }
 
     /// The commit `id`, or `None` when it is missing or not a commit.
@@ -72,7 +77,11 @@ impl<'a> CommitSource<'a> {
             return Some(c.clone());
         }
         use gix::objs::Find;
-        let data = self.repo?.objects.try_find(&id.to_gix(), &mut self.buf).ok()??;
+        let data = self
+            .repo?
+            .objects
+            .try_find(&id.to_gix(), &mut self.buf)
+            .ok()??;
         if data.kind != gix::objs::Kind::Commit {
             return None;
         }
@@ -112,7 +121,12 @@ pub(crate) fn walk(
                 }
                 let Some(raw) = source.get(id) else { continue };
                 if !shallow.contains(&id) {
-                    stack.extend(raw.parents.iter().copied().filter(|p| !index.contains_key(p)));
+                    stack.extend(
+                        raw.parents
+                            .iter()
+                            .copied()
+                            .filter(|p| !index.contains_key(p)),
+                    );
                 }
                 index.insert(id, raws.len() as u32);
                 raws.push((id, raw));
@@ -127,7 +141,9 @@ pub(crate) fn walk(
     let mut slots: Vec<Option<(CommitId, RawCommit)>> = raws.into_iter().map(Some).collect();
     let mut nodes: Vec<Node> = Vec::with_capacity(order.len());
     for &i in &order {
-        let Some((id, raw)) = slots[i as usize].take() else { continue };
+        let Some((id, raw)) = slots[i as usize].take() else {
+            continue;
+        };
         let cut = shallow.contains(&id);
         let mut parent_trees = Vec::new();
         let mut parents_in = Vec::new();
@@ -144,7 +160,11 @@ pub(crate) fn walk(
                 }
             }
         }
-        let generation = 1 + parents_in.iter().map(|&p| nodes[p as usize].meta.generation).max().unwrap_or(0);
+        let generation = 1 + parents_in
+            .iter()
+            .map(|&p| nodes[p as usize].meta.generation)
+            .max()
+            .unwrap_or(0);
         let meta = CommitMeta {
             id,
             author: raw.author,
@@ -154,14 +174,22 @@ pub(crate) fn walk(
             generation,
             boundary: missing,
         };
-        nodes.push(Node { meta: Arc::new(meta), tree: raw.tree, parent_trees, parents_in });
+        nodes.push(Node {
+            meta: Arc::new(meta),
+            tree: raw.tree,
+            parent_trees,
+        });
     }
     Graph { nodes }
 }
 
 /// Parents before children (iterative depth-first post-order), so that generation numbers
 /// can be computed in one pass and neighbouring commits share trees.
-fn topological(raws: &[(CommitId, RawCommit)], index: &HashMap<CommitId, u32>, shallow: &HashSet<CommitId>) -> Vec<u32> {
+fn topological(
+    raws: &[(CommitId, RawCommit)],
+    index: &HashMap<CommitId, u32>,
+    shallow: &HashSet<CommitId>,
+) -> Vec<u32> {
     let mut state = vec![0u8; raws.len()]; // 0 new, 1 open, 2 done
     let mut order = Vec::with_capacity(raws.len());
     let mut stack: Vec<(u32, usize)> = Vec::new();
@@ -173,7 +201,11 @@ fn topological(raws: &[(CommitId, RawCommit)], index: &HashMap<CommitId, u32>, s
         state[start as usize] = 1;
         while let Some(&mut (node, ref mut next)) = stack.last_mut() {
             let (id, raw) = &raws[node as usize];
-            let parents: &[CommitId] = if shallow.contains(id) { &[] } else { &raw.parents };
+            let parents: &[CommitId] = if shallow.contains(id) {
+                &[]
+            } else {
+                &raw.parents
+            };
             if let Some(p) = parents.get(*next) {
                 *next += 1;
                 if let Some(&pi) = index.get(p)
@@ -190,14 +222,6 @@ fn topological(raws: &[(CommitId, RawCommit)], index: &HashMap<CommitId, u32>, s
         }
     }
     order
-}
-
-impl Graph {
-    /// Is `node` an ancestor-free root of the walk (no parent inside it)?
-    #[cfg(test)]
-    pub(crate) fn parents_in(&self, node: usize) -> &[u32] {
-        &self.nodes[node].parents_in
-    }
 }
 
 #[cfg(test)]
@@ -222,23 +246,41 @@ mod tests {
     #[test]
     fn generations_and_order_on_a_merge() {
         // 1 ← 2 ← 4 (merge of 2 and 3), 1 ← 3
-        let known: HashMap<CommitId, RawCommit> =
-            [(id(1), raw(&[])), (id(2), raw(&[1])), (id(3), raw(&[1])), (id(4), raw(&[2, 3]))].into_iter().collect();
+        let known: HashMap<CommitId, RawCommit> = [
+            (id(1), raw(&[])),
+            (id(2), raw(&[1])),
+            (id(3), raw(&[1])),
+            (id(4), raw(&[2, 3])),
+        ]
+        .into_iter()
+        .collect();
         let mut source = CommitSource::new(known, None);
         let graph = walk(&[id(4)], None, &HashSet::new(), &mut source);
-        let gens: HashMap<CommitId, u32> = graph.nodes.iter().map(|n| (n.meta.id, n.meta.generation)).collect();
+        let gens: HashMap<CommitId, u32> = graph
+            .nodes
+            .iter()
+            .map(|n| (n.meta.id, n.meta.generation))
+            .collect();
         assert_eq!(gens[&id(1)], 1);
         assert_eq!(gens[&id(2)], 2);
         assert_eq!(gens[&id(4)], 3);
         assert_eq!(graph.nodes.last().map(|n| n.meta.id), Some(id(4)));
         let merge = graph.nodes.len() - 1;
-        assert_eq!(graph.parents_in(merge).len(), 2);
         assert_eq!(graph.nodes[merge].parent_trees.len(), 2);
 
         // Cut at 2 (a shallow boundary): 1 is never reached, 2 is a boundary.
         let graph = walk(&[id(4)], None, &[id(2)].into_iter().collect(), &mut source);
-        let two = graph.nodes.iter().find(|n| n.meta.id == id(2)).expect("walked");
+        let two = graph
+            .nodes
+            .iter()
+            .find(|n| n.meta.id == id(2))
+            .expect("walked");
         assert!(two.meta.boundary);
-        assert!(graph.nodes.iter().all(|n| n.meta.id != id(1) || !n.meta.boundary));
+        assert!(
+            graph
+                .nodes
+                .iter()
+                .all(|n| n.meta.id != id(1) || !n.meta.boundary)
+        );
     }
 }

@@ -64,11 +64,23 @@ object_id!(
     /// The id of a commit.
     CommitId
 );
-object_id!(
-    /// The id of a tree (crate-internal: trees never leave the crate).
-    #[doc(hidden)]
-    TreeId
-);
+/// The id of a tree: trees never leave the crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TreeId([u8; 20]);
+
+impl TreeId {
+    pub(crate) fn from_bytes(bytes: [u8; 20]) -> TreeId {
+        TreeId(bytes)
+    }
+
+    pub(crate) fn to_gix(self) -> gix::ObjectId {
+        gix::ObjectId::from_bytes_or_panic(&self.0)
+    }
+
+    pub(crate) fn to_hex(self) -> String {
+        to_hex(&self.0)
+    }
+}
 
 fn to_hex(bytes: &[u8; 20]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -96,7 +96,9 @@ pub(crate) fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
 
 /// The pack indexes of an object directory, sorted by name so that runs are repeatable.
 fn pack_indexes(dir: &Path) -> Vec<PathBuf> {
-    let Ok(read) = std::fs::read_dir(dir.join("pack")) else { return Vec::new() };
+    let Ok(read) = std::fs::read_dir(dir.join("pack")) else {
+        return Vec::new();
+    };
     let mut out: Vec<PathBuf> = read
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "idx") && p.with_extension("pack").is_file())
@@ -128,7 +130,11 @@ struct Worker<'s, 'a, V: Visit> {
 
 impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
     fn new(shared: &'s Shared<'a, V>) -> Self {
-        Worker { shared, state: Some(shared.visit.state()), stats: ScanStats::default() }
+        Worker {
+            shared,
+            state: Some(shared.visit.state()),
+            stats: ScanStats::default(),
+        }
     }
 
     fn blob(&mut self, id: BlobId, data: &[u8]) {
@@ -179,7 +185,13 @@ pub(crate) fn run<V: Visit>(
     visit: &V,
     progress: &Progress,
 ) -> ScanStats {
-    let shared = Shared { visit, opts, progress, pool, stats: Mutex::new(ScanStats::default()) };
+    let shared = Shared {
+        visit,
+        opts,
+        progress,
+        pool,
+        stats: Mutex::new(ScanStats::default()),
+    };
     let dirs = object_dirs(objects_dir);
     let mut packs = Vec::new();
     let mut problems = Vec::new();
@@ -187,7 +199,10 @@ pub(crate) fn run<V: Visit>(
         for idx in pack_indexes(dir) {
             match open_pack(&idx) {
                 Ok(p) => packs.push(p),
-                Err(message) => problems.push(Unreadable { id: idx.display().to_string(), reason: message }),
+                Err(message) => problems.push(Unreadable {
+                    id: idx.display().to_string(),
+                    reason: message,
+                }),
             }
         }
     }
@@ -195,10 +210,18 @@ pub(crate) fn run<V: Visit>(
         .iter()
         .flat_map(|dir| {
             let store = gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1);
-            store.iter().filter_map(Result::ok).map(|id| (dir.clone(), id)).collect::<Vec<_>>()
+            store
+                .iter()
+                .filter_map(Result::ok)
+                .map(|id| (dir.clone(), id))
+                .collect::<Vec<_>>()
         })
         .collect();
-    let total = packs.iter().map(|p| u64::from(p.index.num_objects())).sum::<u64>() + loose.len() as u64;
+    let total = packs
+        .iter()
+        .map(|p| u64::from(p.index.num_objects()))
+        .sum::<u64>()
+        + loose.len() as u64;
     progress.start(crate::progress::Phase::Objects, total);
 
     for (i, p) in packs.iter().enumerate() {
@@ -217,7 +240,8 @@ pub(crate) fn run<V: Visit>(
 
 fn open_pack(idx: &Path) -> Result<Pack, String> {
     let index = pack::index::File::at(idx, gix::hash::Kind::Sha1).map_err(|e| e.to_string())?;
-    let data = pack::data::File::at(idx.with_extension("pack"), gix::hash::Kind::Sha1).map_err(|e| e.to_string())?;
+    let data = pack::data::File::at(idx.with_extension("pack"), gix::hash::Kind::Sha1)
+        .map_err(|e| e.to_string())?;
     Ok(Pack { index, data })
 }
 
@@ -234,11 +258,18 @@ fn duplicates(index: &pack::index::File, earlier: &[Pack]) -> Vec<bool> {
         .collect()
 }
 
-fn walk_pack<V: Visit>(p: &Pack, duplicate: &[bool], shared: &Shared<'_, V>, odb: &gix::ThreadSafeRepository) {
+fn walk_pack<V: Visit>(
+    p: &Pack,
+    duplicate: &[bool],
+    shared: &Shared<'_, V>,
+    odb: &gix::ThreadSafeRepository,
+) {
     let n = p.index.num_objects() as usize;
     let done: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
     if let Err(message) = traverse(p, duplicate, &done, shared) {
-        let left: Vec<u32> = (0..n as u32).filter(|&i| !done[i as usize].load(Ordering::Relaxed)).collect();
+        let left: Vec<u32> = (0..n as u32)
+            .filter(|&i| !done[i as usize].load(Ordering::Relaxed))
+            .collect();
         if let Ok(mut stats) = shared.stats.lock() {
             stats.notes.push(format!(
                 "pack {}: delta-tree walk failed ({message}); reading its {} remaining objects one by one",
@@ -256,9 +287,16 @@ fn walk_pack<V: Visit>(p: &Pack, duplicate: &[bool], shared: &Shared<'_, V>, odb
 }
 
 /// The delta-tree walk of one pack. Marks each entry it reaches in `done`.
-fn traverse<V: Visit>(p: &Pack, duplicate: &[bool], done: &[AtomicBool], shared: &Shared<'_, V>) -> Result<(), String> {
+fn traverse<V: Visit>(
+    p: &Pack,
+    duplicate: &[bool],
+    done: &[AtomicBool],
+    shared: &Shared<'_, V>,
+) -> Result<(), String> {
     let index = &p.index;
-    let mut by_offset: Vec<(u64, u32)> = (0..index.num_objects()).map(|i| (index.pack_offset_at_index(i), i)).collect();
+    let mut by_offset: Vec<(u64, u32)> = (0..index.num_objects())
+        .map(|i| (index.pack_offset_at_index(i), i))
+        .collect();
     by_offset.sort_unstable();
     let interrupt = AtomicBool::new(false);
     let tree = pack::cache::delta::Tree::from_offsets_in_pack(
@@ -272,9 +310,11 @@ fn traverse<V: Visit>(p: &Pack, duplicate: &[bool], done: &[AtomicBool], shared:
     )
     .map_err(|e| e.to_string())?;
     drop(by_offset);
-    let worker = Worker::new(shared);
+    let mut worker = Worker::new(shared);
     let progress = shared.progress;
-    let inspect = move |pos: &mut u32, _: &dyn gix::progress::Progress, ctx: pack::cache::delta::traverse::Context<'_>| {
+    let inspect = move |pos: &mut u32,
+                        _: &dyn gix::progress::Progress,
+                        ctx: pack::cache::delta::traverse::Context<'_>| {
         let i = *pos as usize;
         done[i].store(true, Ordering::Relaxed);
         progress.step(1);
@@ -282,10 +322,13 @@ fn traverse<V: Visit>(p: &Pack, duplicate: &[bool], done: &[AtomicBool], shared:
             return Ok(());
         }
         match ctx.entry.header.as_kind() {
-            Some(gix::objs::Kind::Blob) => worker.blob(BlobId::from_gix(index.oid_at_index(*pos)), ctx.decompressed),
-            Some(gix::objs::Kind::Commit) => {
-                worker.commit(CommitId::from_gix(index.oid_at_index(*pos)), ctx.decompressed)
+            Some(gix::objs::Kind::Blob) => {
+                worker.blob(BlobId::from_gix(index.oid_at_index(*pos)), ctx.decompressed)
             }
+            Some(gix::objs::Kind::Commit) => worker.commit(
+                CommitId::from_gix(index.oid_at_index(*pos)),
+                ctx.decompressed,
+            ),
             _ => {}
         }
         Ok(())
@@ -322,28 +365,44 @@ struct Odb(gix::Repository);
 impl Source for Odb {
     fn header(&self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, u64)>, String> {
         use gix::objs::FindHeader;
-        self.0.objects.try_header(id).map(|h| h.map(|h| (h.kind, h.size))).map_err(|e| e.to_string())
+        self.0
+            .objects
+            .try_header(id)
+            .map(|h| h.map(|h| (h.kind, h.size)))
+            .map_err(|e| e.to_string())
     }
 
     fn read(&self, id: &gix::oid, buf: &mut Vec<u8>) -> Result<Option<gix::objs::Kind>, String> {
         use gix::objs::Find;
-        self.0.objects.try_find(id, buf).map(|d| d.map(|d| d.kind)).map_err(|e| e.to_string())
+        self.0
+            .objects
+            .try_find(id, buf)
+            .map(|d| d.map(|d| d.kind))
+            .map_err(|e| e.to_string())
     }
 }
 
 impl Source for gix::odb::loose::Store {
     fn header(&self, id: &gix::oid) -> Result<Option<(gix::objs::Kind, u64)>, String> {
-        self.try_header(id).map(|h| h.map(|(size, kind)| (kind, size))).map_err(|e| e.to_string())
+        self.try_header(id)
+            .map(|h| h.map(|(size, kind)| (kind, size)))
+            .map_err(|e| e.to_string())
     }
 
     fn read(&self, id: &gix::oid, buf: &mut Vec<u8>) -> Result<Option<gix::objs::Kind>, String> {
-        self.try_find(id, buf).map(|d| d.map(|d| d.kind)).map_err(|e| e.to_string())
+        self.try_find(id, buf)
+            .map(|d| d.map(|d| d.kind))
+            .map_err(|e| e.to_string())
     }
 }
 
 /// Reads `ids` one by one, in parallel: the header first, so that a blob over the size limit
 /// is skipped without being inflated, and trees and tags are not read at all.
-fn read_one_by_one<V: Visit, S: Source>(ids: &[gix::ObjectId], shared: &Shared<'_, V>, source: impl Fn() -> S + Sync + Send) {
+fn read_one_by_one<V: Visit, S: Source>(
+    ids: &[gix::ObjectId],
+    shared: &Shared<'_, V>,
+    source: impl Fn() -> S + Sync + Send,
+) {
     shared.pool.install(|| {
         ids.par_iter().for_each_init(
             || (Worker::new(shared), source(), Vec::new()),
@@ -355,9 +414,17 @@ fn read_one_by_one<V: Visit, S: Source>(ids: &[gix::ObjectId], shared: &Shared<'
     });
 }
 
-fn read_one<V: Visit, S: Source>(worker: &mut Worker<'_, '_, V>, source: &S, id: &gix::oid, buf: &mut Vec<u8>) {
+fn read_one<V: Visit, S: Source>(
+    worker: &mut Worker<'_, '_, V>,
+    source: &S,
+    id: &gix::oid,
+    buf: &mut Vec<u8>,
+) {
     let unreadable = |worker: &mut Worker<'_, '_, V>, reason: String| {
-        worker.stats.unreadable.push(Unreadable { id: id.to_string(), reason });
+        worker.stats.unreadable.push(Unreadable {
+            id: id.to_string(),
+            reason,
+        });
     };
     let (kind, size) = match source.header(id) {
         Ok(Some(h)) => h,
@@ -381,7 +448,11 @@ fn read_one<V: Visit, S: Source>(worker: &mut Worker<'_, '_, V>, source: &S, id:
 }
 
 /// Loose objects that no pack holds.
-fn walk_loose<V: Visit>(loose: &[(PathBuf, gix::ObjectId)], packs: &[Pack], shared: &Shared<'_, V>) {
+fn walk_loose<V: Visit>(
+    loose: &[(PathBuf, gix::ObjectId)],
+    packs: &[Pack],
+    shared: &Shared<'_, V>,
+) {
     let mut by_dir: Vec<(&PathBuf, Vec<gix::ObjectId>)> = Vec::new();
     for (dir, id) in loose {
         if packs.iter().any(|p| p.index.lookup(id).is_some()) {
@@ -394,7 +465,8 @@ fn walk_loose<V: Visit>(loose: &[(PathBuf, gix::ObjectId)], packs: &[Pack], shar
         }
     }
     for (dir, ids) in by_dir {
-        read_one_by_one(&ids, shared, || gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1));
+        read_one_by_one(&ids, shared, || {
+            gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1)
+        });
     }
 }
-

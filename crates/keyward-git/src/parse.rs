@@ -33,7 +33,14 @@ pub(crate) fn commit(data: &[u8]) -> Option<RawCommit> {
         }
     }
     let (name, email, time, offset) = author;
-    Some(RawCommit { tree: tree?, parents, author: name, email, time, offset })
+    Some(RawCommit {
+        tree: tree?,
+        parents,
+        author: name,
+        email,
+        time,
+        offset,
+    })
 }
 
 /// `Name <email> 1700000000 +0100` → (name, email, seconds, offset in seconds). Lenient: a
@@ -47,8 +54,14 @@ fn signature(sig: &[u8]) -> (String, String, i64, i32) {
     };
     let name = String::from_utf8_lossy(name.trim_ascii()).into_owned();
     let email = String::from_utf8_lossy(email.trim_ascii()).into_owned();
-    let mut parts = rest.trim_ascii().split(|&b| b == b' ').filter(|p| !p.is_empty());
-    let time = parts.next().and_then(|t| std::str::from_utf8(t).ok()?.parse().ok()).unwrap_or(0);
+    let mut parts = rest
+        .trim_ascii()
+        .split(|&b| b == b' ')
+        .filter(|p| !p.is_empty());
+    let time = parts
+        .next()
+        .and_then(|t| std::str::from_utf8(t).ok()?.parse().ok())
+        .unwrap_or(0);
     let offset = parts.next().map_or(0, tz_offset);
     (name, email, time, offset)
 }
@@ -94,7 +107,10 @@ pub(crate) struct TreeIter<'a> {
 }
 
 pub(crate) fn tree(data: &[u8]) -> TreeIter<'_> {
-    TreeIter { data, malformed: false }
+    TreeIter {
+        data,
+        malformed: false,
+    }
 }
 
 impl<'a> Iterator for TreeIter<'a> {
@@ -162,22 +178,38 @@ tree in the message is ignored\n";
         let c = commit(data).expect("parses");
         assert_eq!(c.tree.to_hex(), "0123456789abcdef0123456789abcdef01234567");
         assert_eq!(c.parents.len(), 2);
-        assert_eq!(c.parents[1].to_hex(), "2222222222222222222222222222222222222222");
-        assert_eq!((c.author.as_str(), c.email.as_str()), ("Ada Lovelace", "ada@example.com"));
+        assert_eq!(
+            c.parents[1].to_hex(),
+            "2222222222222222222222222222222222222222"
+        );
+        assert_eq!(
+            (c.author.as_str(), c.email.as_str()),
+            ("Ada Lovelace", "ada@example.com")
+        );
         assert_eq!((c.time, c.offset), (1_700_000_000, -5400));
     }
 
     #[test]
     fn malformed_signatures_are_lenient() {
-        assert_eq!(signature(b"no email here"), ("no email here".into(), String::new(), 0, 0));
-        assert_eq!(signature(b"A <a@b> notanumber +9x"), ("A".into(), "a@b".into(), 0, 0));
+        assert_eq!(
+            signature(b"no email here"),
+            ("no email here".into(), String::new(), 0, 0)
+        );
+        assert_eq!(
+            signature(b"A <a@b> notanumber +9x"),
+            ("A".into(), "a@b".into(), 0, 0)
+        );
         assert!(commit(b"parent 1111111111111111111111111111111111111111\n\n").is_none());
     }
 
     #[test]
     fn tree_entries_and_order() {
         let mut data = Vec::new();
-        for (mode, name, byte) in [("100644", "a.txt", 1u8), ("40000", "dir", 2), ("160000", "sub", 3)] {
+        for (mode, name, byte) in [
+            ("100644", "a.txt", 1u8),
+            ("40000", "dir", 2),
+            ("160000", "sub", 3),
+        ] {
             data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
             data.extend_from_slice(&[byte; 20]);
         }
@@ -190,9 +222,17 @@ tree in the message is ignored\n";
         assert_eq!(truncated.by_ref().count(), 2);
         assert!(truncated.malformed);
 
-        let e = |name: &'static str, kind| Entry { name: name.as_bytes(), kind, id: [0; 20] };
+        let e = |name: &'static str, kind| Entry {
+            name: name.as_bytes(),
+            kind,
+            id: [0; 20],
+        };
         // "a-b" < "a/" (dir a) < "a0": '-' is 0x2d, '/' is 0x2f, '0' is 0x30.
-        let mut list = [e("a0", EntryKind::Blob), e("a", EntryKind::Tree), e("a-b", EntryKind::Blob)];
+        let mut list = [
+            e("a0", EntryKind::Blob),
+            e("a", EntryKind::Tree),
+            e("a-b", EntryKind::Blob),
+        ];
         list.sort_by(entry_order);
         let names: Vec<_> = list.iter().map(|e| e.name).collect();
         assert_eq!(names, [&b"a-b"[..], b"a", b"a0"]);

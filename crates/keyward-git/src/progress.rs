@@ -62,10 +62,6 @@ impl Progress {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_total(&self, n: u64) {
-        self.total.fetch_add(n, Ordering::Relaxed);
-    }
-
     pub(crate) fn step(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);
     }

@@ -13,18 +13,17 @@ pub struct Repository {
     path: PathBuf,
 }
 
-/// A tip of history: a commit that something points to, and what points to it.
-#[derive(Debug, Clone)]
-pub(crate) struct Tip {
-    pub id: gix::ObjectId,
-}
-
 impl Repository {
     /// Opens the repository at `path` or one of its parent directories.
     pub fn open(path: &Path) -> Result<Repository, Error> {
-        let repo = gix::discover(path)
-            .map_err(|e| Error::NotARepository { path: path.to_path_buf(), message: e.to_string() })?;
-        Ok(Repository { path: repo.git_dir().to_path_buf(), inner: repo.into_sync() })
+        let repo = gix::discover(path).map_err(|e| Error::NotARepository {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(Repository {
+            path: repo.git_dir().to_path_buf(),
+            inner: repo.into_sync(),
+        })
     }
 
     /// The repository's git directory.
@@ -41,7 +40,10 @@ impl Repository {
     /// peeling annotated tags.
     pub fn resolve(&self, rev: &str) -> Result<CommitId, Error> {
         let repo = self.inner.to_thread_local();
-        let err = |message: String| Error::Revision { rev: rev.to_string(), message };
+        let err = |message: String| Error::Revision {
+            rev: rev.to_string(),
+            message,
+        };
         let id = repo.rev_parse_single(rev).map_err(|e| err(e.to_string()))?;
         let object = id.object().map_err(|e| err(e.to_string()))?;
         let commit = object.peel_to_commit().map_err(|e| err(e.to_string()))?;
@@ -68,9 +70,12 @@ impl Repository {
     /// peeled), every HEAD (linked worktrees too), and every reflog entry, old and new side,
     /// so that commits dropped by a reset or a rebase are still walked. Objects that are not
     /// commits are left to the caller to sort out.
-    pub(crate) fn all_tips(&self) -> Result<Vec<Tip>, Error> {
+    pub(crate) fn all_tips(&self) -> Result<Vec<gix::ObjectId>, Error> {
         let repo = self.inner.to_thread_local();
-        let repo_err = |message: String| Error::Repository { path: self.path.clone(), message };
+        let repo_err = |message: String| Error::Repository {
+            path: self.path.clone(),
+            message,
+        };
         let mut ids: Vec<gix::ObjectId> = Vec::new();
         let refs = repo.references().map_err(|e| repo_err(e.to_string()))?;
         let iter = refs.all().map_err(|e| repo_err(e.to_string()))?;
@@ -107,19 +112,23 @@ impl Repository {
         }
         let mut seen = HashSet::new();
         ids.retain(|id| !id.is_null() && seen.insert(*id));
-        Ok(ids.into_iter().map(|id| Tip { id }).collect())
+        Ok(ids)
     }
 }
 
 /// Adds the old and new id of every line of every reflog under `dir`.
 fn reflog_ids(dir: &Path, out: &mut Vec<gix::ObjectId>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         match entry.file_type() {
             Ok(t) if t.is_dir() => reflog_ids(&path, out),
             Ok(t) if t.is_file() => {
-                let Ok(text) = std::fs::read(&path) else { continue };
+                let Ok(text) = std::fs::read(&path) else {
+                    continue;
+                };
                 for line in text.split(|&b| b == b'\n') {
                     for part in [line.get(..40), line.get(41..81)].into_iter().flatten() {
                         if let Some(id) = parse_hex(part) {

@@ -24,20 +24,31 @@ pub(crate) struct Trees<'r> {
 
 impl<'r> Trees<'r> {
     pub(crate) fn new(repo: &'r gix::Repository) -> Self {
-        Trees { repo, gitlinks: 0, unreadable: Vec::new() }
+        Trees {
+            repo,
+            gitlinks: 0,
+            unreadable: Vec::new(),
+        }
     }
 
     fn load(&mut self, id: TreeId) -> Option<Vec<u8>> {
         use gix::objs::Find;
         let mut buf = Vec::new();
-        let res = self.repo.objects.try_find(&id.to_gix(), &mut buf).map(|d| d.map(|d| d.kind));
+        let res = self
+            .repo
+            .objects
+            .try_find(&id.to_gix(), &mut buf)
+            .map(|d| d.map(|d| d.kind));
         let reason = match res {
             Ok(Some(gix::objs::Kind::Tree)) => return Some(buf),
             Ok(Some(kind)) => format!("expected a tree, found a {kind}"),
             Ok(None) => "tree not found".to_string(),
             Err(e) => e.to_string(),
         };
-        self.unreadable.push(Unreadable { id: id.to_hex(), reason });
+        self.unreadable.push(Unreadable {
+            id: id.to_hex(),
+            reason,
+        });
         None
     }
 
@@ -88,7 +99,9 @@ impl<'r> Trees<'r> {
                     self.entry(None, Some(&y), deletions, path, f);
                 }
                 std::cmp::Ordering::Equal => {
-                    let (Some(x), Some(y)) = (a.next(), b.next()) else { break };
+                    let (Some(x), Some(y)) = (a.next(), b.next()) else {
+                        break;
+                    };
                     if x.id != y.id || x.kind != y.kind {
                         self.entry(Some(&x), Some(&y), deletions, path, f);
                     }
@@ -106,19 +119,33 @@ impl<'r> Trees<'r> {
         path: &mut Vec<u8>,
         f: &mut dyn FnMut(&[u8], Change),
     ) {
-        let Some(name) = new.or(old).map(|e| e.name) else { return };
+        let Some(name) = new.or(old).map(|e| e.name) else {
+            return;
+        };
         let len = path.len();
         if len > 0 {
             path.push(b'/');
         }
         path.extend_from_slice(name);
-        let tree = |e: Option<&Entry<'_>>| e.filter(|e| e.kind == EntryKind::Tree).map(|e| TreeId::from_bytes(e.id));
-        let blob = |e: Option<&Entry<'_>>| e.filter(|e| e.kind == EntryKind::Blob).map(|e| BlobId::from_bytes(e.id));
+        let tree = |e: Option<&Entry<'_>>| {
+            e.filter(|e| e.kind == EntryKind::Tree)
+                .map(|e| TreeId::from_bytes(e.id))
+        };
+        let blob = |e: Option<&Entry<'_>>| {
+            e.filter(|e| e.kind == EntryKind::Blob)
+                .map(|e| BlobId::from_bytes(e.id))
+        };
         if new.is_some_and(|e| e.kind == EntryKind::Gitlink) {
             self.gitlinks += 1;
         }
         if let Some(new_blob) = blob(new) {
-            f(path, Change::Blob { new: new_blob, old: blob(old) });
+            f(
+                path,
+                Change::Blob {
+                    new: new_blob,
+                    old: blob(old),
+                },
+            );
         } else if deletions && let Some(old_blob) = blob(old) {
             f(path, Change::Deleted { old: old_blob });
         }
@@ -136,7 +163,8 @@ impl<'r> Trees<'r> {
         while let Some(part) = parts.next() {
             let data = self.load(tree)?;
             let last = parts.peek().is_none();
-            let entry = parse::tree(&data).find(|e| e.name == part && (e.kind == EntryKind::Tree) != last)?;
+            let entry = parse::tree(&data)
+                .find(|e| e.name == part && (e.kind == EntryKind::Tree) != last)?;
             if last {
                 return (entry.kind == EntryKind::Blob).then(|| BlobId::from_bytes(entry.id));
             }

@@ -1,0 +1,347 @@
+//! The history scan: the object pass, the commit walk, and provenance.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use keyward_core::{Matcher, Scratch, Secret};
+
+use crate::commits::{self, CommitMeta, CommitSource};
+use crate::error::Error;
+use crate::id::{BlobId, CommitId};
+use crate::objects::{self, PassOptions, Visit};
+use crate::parse::{self, RawCommit};
+use crate::progress::{Phase, Progress};
+use crate::provenance::{
+    BlobFinding, add_unreachable, finish, head_blobs, holders, introductions, occurrences,
+};
+use crate::repo::Repository;
+use crate::stats::ScanStats;
+
+/// Which part of history to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every ref (branches, tags, remote-tracking refs, stash), every HEAD and every reflog
+    /// entry; blobs that no commit reaches are reported too, as unreachable.
+    Everything,
+    /// Only what these revisions reach (`--branch`).
+    Reachable(Vec<String>),
+    /// Only the commits of a range, only the blobs they introduce, and only secrets that no
+    /// parent already had in that file.
+    Range(CommitRange),
+}
+
+/// The commits reachable from `tips` but from none of `hidden` (git's `tips --not hidden`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitRange {
+    /// Revisions whose history is scanned.
+    pub tips: Vec<String>,
+    /// Revisions whose history is left out.
+    pub hidden: Vec<String>,
+}
+
+impl CommitRange {
+    /// `A..B` (B not A), or a single revision (its whole history).
+    pub fn parse(spec: &str) -> CommitRange {
+        match spec.split_once("..") {
+            Some((a, b)) => {
+                let b = if b.is_empty() { "HEAD" } else { b };
+                let hidden = if a.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![a.to_string()]
+                };
+                CommitRange {
+                    tips: vec![b.to_string()],
+                    hidden,
+                }
+            }
+            None => CommitRange {
+                tips: vec![spec.to_string()],
+                hidden: Vec::new(),
+            },
+        }
+    }
+}
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    /// What part of history.
+    pub selection: Selection,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Blobs larger than this are skipped (counted in stats).
+    pub max_blob_size: u64,
+}
+
+impl Default for HistoryOptions {
+    fn default() -> Self {
+        HistoryOptions {
+            selection: Selection::Everything,
+            threads: 0,
+            max_blob_size: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where a secret was brought into history: a commit that put a blob holding it at a path
+/// where none of the commit's parents had it.
+#[derive(Debug, Clone)]
+pub struct Occurrence {
+    /// The commit.
+    pub commit: Arc<CommitMeta>,
+    /// The file's path in that commit (invalid UTF-8 replaced).
+    pub path: String,
+    /// The blob.
+    pub blob: BlobId,
+    /// 1-based line of the secret in the blob.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// A blob that holds a secret but that no walked commit reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreachableBlob {
+    /// The blob.
+    pub blob: BlobId,
+    /// 1-based line of the secret.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// One secret found by one rule, with everywhere history brought it in.
+#[derive(Debug, Clone)]
+pub struct SecretReport {
+    /// Index of the rule in the matcher's rules.
+    pub rule: usize,
+    /// The secret.
+    pub secret: Secret,
+    /// Every commit and path that introduced it, ordered by generation then date: the first
+    /// one introduced it. Empty when no walked commit reaches it.
+    pub occurrences: Vec<Occurrence>,
+    /// Blobs holding it that no commit reaches (reported only when `occurrences` is empty).
+    pub unreachable: Vec<UnreachableBlob>,
+    /// Is the secret still in a file at HEAD?
+    pub in_head: bool,
+}
+
+/// What a history scan found.
+#[derive(Debug, Default)]
+pub struct HistoryReport {
+    /// One entry per (rule, secret), ordered by first occurrence.
+    pub secrets: Vec<SecretReport>,
+    /// Counts, skips, and every object that could not be read.
+    pub stats: ScanStats,
+}
+
+/// Scans the history of `repo` for secrets with `matcher`.
+pub fn scan(
+    repo: &Repository,
+    matcher: &Matcher,
+    opts: &HistoryOptions,
+    progress: &Progress,
+) -> Result<HistoryReport, Error> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::Repository {
+            path: repo.git_dir().to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let threads = pool.current_num_threads();
+    let mut report = match &opts.selection {
+        Selection::Range(range) => crate::range::scan(repo, matcher, opts, range, &pool, progress)?,
+        Selection::Everything => scan_all(repo, matcher, opts, None, threads, &pool, progress)?,
+        Selection::Reachable(revs) => {
+            let tips = revs
+                .iter()
+                .map(|r| repo.resolve(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            scan_all(repo, matcher, opts, Some(tips), threads, &pool, progress)?
+        }
+    };
+    report.stats.shallow = repo.is_shallow();
+    progress.start(Phase::Finished, 0);
+    Ok(report)
+}
+
+/// The matcher as a visitor of the object pass: keeps only blobs with findings, and every
+/// commit's headers.
+struct ScanVisitor<'m> {
+    matcher: &'m Matcher,
+    found: Mutex<HashMap<BlobId, Vec<BlobFinding>>>,
+    commits: Mutex<HashMap<CommitId, RawCommit>>,
+}
+
+#[derive(Default)]
+struct ScanState {
+    scratch: Scratch,
+    found: Vec<(BlobId, Vec<BlobFinding>)>,
+    commits: Vec<(CommitId, RawCommit)>,
+}
+
+impl Visit for ScanVisitor<'_> {
+    type State = ScanState;
+
+    fn state(&self) -> ScanState {
+        ScanState::default()
+    }
+
+    fn blob(&self, state: &mut ScanState, id: BlobId, data: &[u8]) {
+        let findings = blob_findings(self.matcher, &mut state.scratch, data);
+        if !findings.is_empty() {
+            state.found.push((id, findings));
+        }
+    }
+
+    fn commit(&self, state: &mut ScanState, id: CommitId, data: &[u8]) {
+        if let Some(raw) = parse::commit(data) {
+            state.commits.push((id, raw));
+        }
+    }
+
+    fn finish(&self, state: ScanState) {
+        if let Ok(mut found) = self.found.lock() {
+            found.extend(state.found);
+        }
+        if let Ok(mut commits) = self.commits.lock() {
+            commits.extend(state.commits);
+        }
+    }
+}
+
+/// The findings of one blob, one per (rule, secret) at its first position.
+pub(crate) fn blob_findings(
+    matcher: &Matcher,
+    scratch: &mut Scratch,
+    data: &[u8],
+) -> Vec<BlobFinding> {
+    let mut out: Vec<BlobFinding> = Vec::new();
+    for f in matcher.scan(data, scratch) {
+        if !out.iter().any(|o| o.rule == f.rule && o.secret == f.secret) {
+            out.push(BlobFinding {
+                rule: f.rule,
+                secret: f.secret,
+                line: f.line,
+                column: f.column,
+            });
+        }
+    }
+    out
+}
+
+/// Whole history, or what `tips` reach: every blob once, then provenance.
+fn scan_all(
+    repo: &Repository,
+    matcher: &Matcher,
+    opts: &HistoryOptions,
+    tips: Option<Vec<CommitId>>,
+    threads: usize,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+) -> Result<HistoryReport, Error> {
+    let everything = tips.is_none();
+    let visitor = ScanVisitor {
+        matcher,
+        found: Mutex::default(),
+        commits: Mutex::default(),
+    };
+    let pass = PassOptions {
+        threads,
+        max_blob_size: opts.max_blob_size,
+    };
+    let local = repo.inner.to_thread_local();
+    let mut stats = objects::run(
+        repo.inner.objects_dir(),
+        &repo.inner,
+        pass,
+        pool,
+        &visitor,
+        progress,
+    );
+    let found = visitor
+        .found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let known = visitor
+        .commits
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+
+    let tips = match tips {
+        Some(t) => t,
+        None => repo
+            .all_tips()?
+            .iter()
+            .map(|id| CommitId::from_gix(id))
+            .collect(),
+    };
+    let shallow: HashSet<CommitId> = repo
+        .shallow_commits()
+        .iter()
+        .map(|id| CommitId::from_gix(id))
+        .collect();
+    let mut source = CommitSource::new(known, Some(&local));
+    let graph = commits::walk(&tips, None, &shallow, &mut source);
+    stats.commits = graph.nodes.len() as u64;
+    let interest: HashSet<BlobId> = found.keys().copied().collect();
+    let intros = introductions(repo, &graph, Some(&interest), pool, progress, &mut stats).0;
+
+    let head_blobs = head_blobs(repo, &mut source, &mut stats);
+    let contains = |blob: &BlobId, secret: &Secret| {
+        found
+            .get(blob)
+            .is_some_and(|fs| fs.iter().any(|f| &f.secret == secret))
+    };
+    let mut secrets = occurrences(matcher, &graph, &intros, &found, |blob, secret| {
+        contains(blob, secret)
+    });
+    if everything {
+        add_unreachable(&mut secrets, &found, &intros);
+    }
+    for s in &mut secrets {
+        let blobs = holders(&found, s.rule, &s.secret);
+        s.in_head = blobs.iter().any(|b| head_blobs.contains(b));
+    }
+    let secrets = finish(secrets);
+    Ok(HistoryReport { secrets, stats })
+}
+
+/// The floor of a whole-history scan: the object pass with nothing matched. Every object is
+/// rebuilt base first and each blob checked for size, binary content and LFS pointers, as
+/// [`scan`] does, but no rule runs. For benchmarks.
+pub fn rebuild_objects(
+    repo: &Repository,
+    threads: usize,
+    progress: &Progress,
+) -> Result<ScanStats, Error> {
+    struct Nothing;
+    impl Visit for Nothing {
+        type State = ();
+        fn state(&self) {}
+        fn blob(&self, _: &mut (), _: BlobId, _: &[u8]) {}
+        fn commit(&self, _: &mut (), _: CommitId, _: &[u8]) {}
+        fn finish(&self, _: ()) {}
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Repository {
+            path: repo.git_dir().to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let pass = PassOptions {
+        threads: pool.current_num_threads(),
+        max_blob_size: u64::MAX,
+    };
+    Ok(objects::run(
+        repo.inner.objects_dir(),
+        &repo.inner,
+        pass,
+        &pool,
+        &Nothing,
+        progress,
+    ))
+}

@@ -1,0 +1,298 @@
+//! Provenance: which commit brought each blob with findings to which path, and which of
+//! those are occurrences of a secret (no parent's version of the file had it).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use keyward_core::{Matcher, Secret};
+use rayon::prelude::*;
+
+use crate::commits::{self, CommitSource, Graph};
+use crate::history::{Occurrence, SecretReport, UnreachableBlob};
+use crate::id::{BlobId, CommitId};
+use crate::progress::{Phase, Progress};
+use crate::repo::Repository;
+use crate::stats::ScanStats;
+use crate::trees::{Change, Trees};
+
+/// A finding in one blob: rule, secret and its first position.
+#[derive(Debug, Clone)]
+pub(crate) struct BlobFinding {
+    pub rule: usize,
+    pub secret: Secret,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A (path, blob) that a commit introduced, with the blobs its parents had at that path.
+#[derive(Debug)]
+pub(crate) struct Intro {
+    pub node: u32,
+    pub path: Vec<u8>,
+    pub blob: BlobId,
+    pub parent_blobs: Vec<BlobId>,
+}
+
+/// Blobs that hold `secret` found by `rule`.
+pub(crate) fn holders(
+    found: &HashMap<BlobId, Vec<BlobFinding>>,
+    rule: usize,
+    secret: &Secret,
+) -> Vec<BlobId> {
+    found
+        .iter()
+        .filter(|(_, fs)| fs.iter().any(|f| f.rule == rule && &f.secret == secret))
+        .map(|(b, _)| *b)
+        .collect()
+}
+
+/// The blobs of HEAD's tree (none in a fresh repository).
+pub(crate) fn head_blobs(
+    repo: &Repository,
+    source: &mut CommitSource<'_>,
+    stats: &mut ScanStats,
+) -> HashSet<BlobId> {
+    let Some(head) = repo.head() else {
+        return HashSet::new();
+    };
+    let Some(commit) = source.get(CommitId::from_gix(&head)) else {
+        return HashSet::new();
+    };
+    let local = repo.inner.to_thread_local();
+    let mut trees = Trees::new(&local);
+    let mut out = Vec::new();
+    trees.all_blobs(commit.tree, &mut out);
+    stats.unreadable.extend(trees.unreadable);
+    out.into_iter().map(|(_, b)| b).collect()
+}
+
+/// What one worker's run of commits produced: introductions, removed blobs by commit, counts.
+type ChunkResult = (Vec<Intro>, Vec<(u32, Vec<BlobId>)>, ScanStats);
+
+/// Diffs every commit of `graph` against its first parent, in parallel, and returns the
+/// (path, blob) pairs with a blob of `interest` that each commit introduced. With no
+/// `interest` (a range), every blob counts, and the blobs each commit removed or replaced are
+/// returned too (by commit), for rename checks.
+pub(crate) fn introductions(
+    repo: &Repository,
+    graph: &Graph,
+    interest: Option<&HashSet<BlobId>>,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+    stats: &mut ScanStats,
+) -> (Vec<Intro>, HashMap<u32, Vec<BlobId>>) {
+    progress.start(Phase::Commits, graph.nodes.len() as u64);
+    if interest.is_some_and(HashSet::is_empty) {
+        progress.step(graph.nodes.len() as u64);
+        return (Vec::new(), HashMap::new());
+    }
+    // Neighbours in topological order share trees: give each worker runs of them, so that
+    // a commit's parent tree is still in that worker's object cache.
+    let chunk = (graph.nodes.len() / (pool.current_num_threads() * 16)).clamp(16, 2048);
+    let results: Vec<ChunkResult> = pool.install(|| {
+        graph
+            .nodes
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, nodes)| {
+                let mut local = repo.inner.to_thread_local();
+                local.object_cache_size(Some(8 * 1024 * 1024));
+                let mut trees = Trees::new(&local);
+                let mut intros = Vec::new();
+                let mut deleted = Vec::new();
+                for (k, node) in nodes.iter().enumerate() {
+                    let index = (c * chunk + k) as u32;
+                    let gone = diff_commit(&mut trees, index, node, interest, &mut intros);
+                    if !gone.is_empty() {
+                        deleted.push((index, gone));
+                    }
+                    progress.step(1);
+                }
+                let mut st = ScanStats {
+                    gitlinks: trees.gitlinks,
+                    ..ScanStats::default()
+                };
+                st.unreadable = trees.unreadable;
+                (intros, deleted, st)
+            })
+            .collect()
+    });
+    let mut intros = Vec::new();
+    let mut deleted = HashMap::new();
+    for (i, d, st) in results {
+        intros.extend(i);
+        deleted.extend(d);
+        stats.merge(&st);
+    }
+    (intros, deleted)
+}
+
+/// The introductions of one commit; without `interest`, also the blobs it removed.
+fn diff_commit(
+    trees: &mut Trees<'_>,
+    index: u32,
+    node: &commits::Node,
+    interest: Option<&HashSet<BlobId>>,
+    out: &mut Vec<Intro>,
+) -> Vec<BlobId> {
+    let deletions = interest.is_none();
+    let mut changed: Vec<(Vec<u8>, BlobId, Option<BlobId>)> = Vec::new();
+    let mut gone = Vec::new();
+    let mut path = Vec::new();
+    let first = node.parent_trees.first().copied();
+    trees.diff(
+        first,
+        Some(node.tree),
+        deletions,
+        &mut path,
+        &mut |p, change| match change {
+            Change::Blob { new, old } => {
+                if interest.is_none_or(|i| i.contains(&new)) {
+                    changed.push((p.to_vec(), new, old));
+                } else if deletions && let Some(old) = old {
+                    gone.push(old);
+                }
+            }
+            Change::Deleted { old } => gone.push(old),
+        },
+    );
+    for (path, blob, old) in changed {
+        let mut parent_blobs: Vec<BlobId> = old.into_iter().collect();
+        for &other in node.parent_trees.iter().skip(1) {
+            if let Some(b) = trees.blob_at(other, &path) {
+                parent_blobs.push(b);
+            }
+        }
+        if parent_blobs.contains(&blob) {
+            continue; // a merge bringing in a parent's version
+        }
+        if deletions && let Some(old) = old {
+            gone.push(old);
+        }
+        out.push(Intro {
+            node: index,
+            path,
+            blob,
+            parent_blobs,
+        });
+    }
+    gone
+}
+
+/// Groups introductions into secrets: an introduction is an occurrence of a secret when no
+/// parent's version of the file (`parent_has`), and none of the commit's removed files
+/// (`renamed_from`, for ranges), already had it.
+pub(crate) fn occurrences(
+    matcher: &Matcher,
+    graph: &Graph,
+    intros: &[Intro],
+    found: &HashMap<BlobId, Vec<BlobFinding>>,
+    parent_has: impl Fn(&BlobId, &Secret) -> bool,
+) -> Vec<SecretReport> {
+    let filters = matcher.rule_set().filters();
+    let rules = matcher.rules();
+    let mut by_secret: HashMap<(usize, Secret), SecretReport> = HashMap::new();
+    for intro in intros {
+        let Some(fs) = found.get(&intro.blob) else {
+            continue;
+        };
+        let path = String::from_utf8_lossy(&intro.path).into_owned();
+        let lock_file = filters.is_lock_file(&path);
+        for f in fs {
+            if lock_file && rules[f.rule].spec.generic {
+                continue;
+            }
+            if intro.parent_blobs.iter().any(|p| parent_has(p, &f.secret)) {
+                continue;
+            }
+            let entry = by_secret
+                .entry((f.rule, f.secret.clone()))
+                .or_insert_with(|| SecretReport {
+                    rule: f.rule,
+                    secret: f.secret.clone(),
+                    occurrences: Vec::new(),
+                    unreachable: Vec::new(),
+                    in_head: false,
+                });
+            entry.occurrences.push(Occurrence {
+                commit: Arc::clone(&graph.nodes[intro.node as usize].meta),
+                path: path.clone(),
+                blob: intro.blob,
+                line: f.line,
+                column: f.column,
+            });
+        }
+    }
+    by_secret.into_values().collect()
+}
+
+/// Secrets whose blobs no commit introduced.
+pub(crate) fn add_unreachable(
+    secrets: &mut Vec<SecretReport>,
+    found: &HashMap<BlobId, Vec<BlobFinding>>,
+    intros: &[Intro],
+) {
+    let reached: HashSet<BlobId> = intros.iter().map(|i| i.blob).collect();
+    let mut have: HashSet<(usize, Secret)> =
+        secrets.iter().map(|s| (s.rule, s.secret.clone())).collect();
+    let mut extra: HashMap<(usize, Secret), Vec<UnreachableBlob>> = HashMap::new();
+    let mut reached_secret: HashSet<(usize, Secret)> = HashSet::new();
+    for (blob, fs) in found {
+        for f in fs {
+            let key = (f.rule, f.secret.clone());
+            if reached.contains(blob) {
+                reached_secret.insert(key);
+            } else if !have.contains(&key) {
+                extra.entry(key).or_default().push(UnreachableBlob {
+                    blob: *blob,
+                    line: f.line,
+                    column: f.column,
+                });
+            }
+        }
+    }
+    for (key, mut blobs) in extra {
+        if reached_secret.contains(&key) || !have.insert(key.clone()) {
+            continue;
+        }
+        blobs.sort_by_key(|b| b.blob);
+        secrets.push(SecretReport {
+            rule: key.0,
+            secret: key.1,
+            occurrences: Vec::new(),
+            unreachable: blobs,
+            in_head: false,
+        });
+    }
+}
+
+/// Orders each secret's occurrences (generation, date, path) and the secrets by their first
+/// occurrence; unreachable ones last.
+pub(crate) fn finish(mut secrets: Vec<SecretReport>) -> Vec<SecretReport> {
+    for s in &mut secrets {
+        s.occurrences.sort_by(|a, b| {
+            (a.commit.generation, a.commit.time, &a.path, a.line).cmp(&(
+                b.commit.generation,
+                b.commit.time,
+                &b.path,
+                b.line,
+            ))
+        });
+        s.occurrences
+            .dedup_by(|a, b| a.commit.id == b.commit.id && a.path == b.path);
+    }
+    secrets.sort_by(|a, b| {
+        let key = |s: &SecretReport| {
+            let first = s.occurrences.first();
+            (
+                first.is_none(),
+                first.map(|o| (o.commit.generation, o.commit.time, o.path.clone(), o.line)),
+                s.unreachable.first().map(|u| u.blob),
+                s.rule,
+                s.secret.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    secrets
+}
