@@ -13,7 +13,6 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use keyward_core::{Matcher, RuleSet, Scratch};
 
@@ -27,7 +26,9 @@ fn real_corpus(dir: &Path) -> Vec<Vec<u8>> {
     let mut stack = vec![dir.to_path_buf()];
     let mut paths = Vec::new();
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             match e.file_type() {
@@ -42,7 +43,9 @@ fn real_corpus(dir: &Path) -> Vec<Vec<u8>> {
         if total >= MAX_BYTES {
             break;
         }
-        let Ok(bytes) = std::fs::read(p) else { continue };
+        let Ok(bytes) = std::fs::read(p) else {
+            continue;
+        };
         if bytes.len() > (4 << 20) || memchr_nul(&bytes) {
             continue;
         }
@@ -78,8 +81,9 @@ fn generated_corpus() -> Vec<Vec<u8>> {
         rng
     };
     let words = [
-        "let", "const", "token", "key", "value", "secret", "return", "function", "password", "user", "config",
-        "request", "response", "self", "if", "else", "for", "while", "map", "api", "auth", "client", "data",
+        "let", "const", "token", "key", "value", "secret", "return", "function", "password",
+        "user", "config", "request", "response", "self", "if", "else", "for", "while", "map",
+        "api", "auth", "client", "data",
     ];
     let mut files = Vec::new();
     let mut total = 0;
@@ -113,7 +117,9 @@ fn generated_corpus() -> Vec<Vec<u8>> {
 fn bench(c: &mut Criterion) {
     let (files, expect, label) = match std::env::var_os("KEYWARD_BENCH_CORPUS") {
         Some(dir) => {
-            let expect = std::env::var("KEYWARD_BENCH_EXPECT").ok().and_then(|v| v.parse().ok());
+            let expect = std::env::var("KEYWARD_BENCH_EXPECT")
+                .ok()
+                .and_then(|v| v.parse().ok());
             (real_corpus(Path::new(&dir)), expect, "real")
         }
         None => (generated_corpus(), Some(PLANTED), "generated"),
@@ -121,20 +127,18 @@ fn bench(c: &mut Criterion) {
     let bytes: usize = files.iter().map(Vec::len).sum();
     let matcher = Matcher::new(RuleSet::builtin()).expect("built-in rules");
     let mut scratch = Scratch::new();
-    let count: usize = files.iter().map(|f| matcher.scan(f, &mut scratch).len()).sum();
-    eprintln!("{label} corpus: {} files, {:.1} MiB, {count} findings", files.len(), bytes as f64 / (1 << 20) as f64);
+    let count: usize = files
+        .iter()
+        .map(|f| matcher.scan(f, &mut scratch).len())
+        .sum();
+    eprintln!(
+        "{label} corpus: {} files, {:.1} MiB, {count} findings",
+        files.len(),
+        bytes as f64 / (1 << 20) as f64
+    );
     if let Some(expect) = expect {
         assert_eq!(count, expect, "finding count changed");
     }
-
-    let keywords: Vec<String> =
-        matcher.rules().iter().flat_map(|r| r.spec.keywords.iter().map(|k| k.to_ascii_lowercase())).collect();
-    let automaton = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&keywords)
-        .expect("automaton");
 
     let mut group = c.benchmark_group(format!("matcher-{label}"));
     group.throughput(Throughput::Bytes(bytes as u64));
@@ -153,7 +157,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0usize;
             for f in &files {
-                n += automaton.find_overlapping_iter(black_box(f.as_slice())).count();
+                n += matcher.keyword_hits(black_box(f));
             }
             n
         })

@@ -27,14 +27,18 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = file_name(path);
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut value: serde_yaml::Value = serde_yaml::from_str(&text)
-            .unwrap_or_else(|e| panic!("patterns/{name}: {e}"));
+        let mut value: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("patterns/{name}: {e}"));
         strip_examples(&mut value);
         let json = serde_json::to_value(&value).unwrap_or_else(|e| panic!("patterns/{name}: {e}"));
         compact.push(serde_json::json!({ "file": name, "content": json }));
         let canonical = path.canonicalize().expect("canonical path");
-        writeln!(sources, "    ({name:?}, include_str!({:?})),", canonical.display().to_string())
-            .expect("write to string");
+        writeln!(
+            sources,
+            "    ({name:?}, include_str!({:?})),",
+            canonical.display().to_string()
+        )
+        .expect("write to string");
     }
     sources.push_str("];\n");
 
@@ -48,7 +52,10 @@ fn main() {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name").to_string()
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .expect("UTF-8 file name")
+        .to_string()
 }
 
 /// Examples are only needed by `rules check` and the tests, which read the YAML sources.

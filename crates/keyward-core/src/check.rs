@@ -34,10 +34,40 @@ impl fmt::Display for Problem {
 impl From<Error> for Problem {
     fn from(e: Error) -> Problem {
         match e {
-            Error::Rule { file, line, rule, message } => Problem { file, line, rule: Some(rule), message },
-            Error::Yaml { file, line, message, .. } => Problem { file, line, rule: None, message },
-            Error::Io { file, source } => Problem { file, line: 0, rule: None, message: source.to_string() },
-            Error::Matcher(message) => Problem { file: PathBuf::new(), line: 0, rule: None, message },
+            Error::Rule {
+                file,
+                line,
+                rule,
+                message,
+            } => Problem {
+                file,
+                line,
+                rule: Some(rule),
+                message,
+            },
+            Error::Yaml {
+                file,
+                line,
+                message,
+                ..
+            } => Problem {
+                file,
+                line,
+                rule: None,
+                message,
+            },
+            Error::Io { file, source } => Problem {
+                file,
+                line: 0,
+                rule: None,
+                message: source.to_string(),
+            },
+            Error::Matcher(message) => Problem {
+                file: PathBuf::new(),
+                line: 0,
+                rule: None,
+                message,
+            },
         }
     }
 }
@@ -60,7 +90,14 @@ pub fn check(base: RuleSet, sources: &[Source]) -> CheckSummary {
     let mut summary = CheckSummary::default();
     let mut set = base;
     set.clear_rules();
-    let mut examples: Vec<(String, PathBuf, usize, Vec<String>, Vec<String>, Vec<String>)> = Vec::new();
+    let mut examples: Vec<(
+        String,
+        PathBuf,
+        usize,
+        Vec<String>,
+        Vec<String>,
+        Vec<String>,
+    )> = Vec::new();
     for source in sources {
         // Parse once to keep the examples, then let the rule set validate what it can.
         let parsed = match parse_source(source) {
@@ -83,7 +120,9 @@ pub fn check(base: RuleSet, sources: &[Source]) -> CheckSummary {
                 spec.negative_examples.clone(),
             ));
         }
-        summary.problems.extend(set.extend_lenient(source).into_iter().map(Problem::from));
+        summary
+            .problems
+            .extend(set.extend_lenient(source).into_iter().map(Problem::from));
     }
     summary.rules = set.rules().len();
     let matcher = match Matcher::new(set) {
@@ -95,27 +134,51 @@ pub fn check(base: RuleSet, sources: &[Source]) -> CheckSummary {
     };
     let mut scratch = Scratch::new();
     for (id, file, line, keywords, positives, negatives) in &examples {
-        let Some(index) = matcher.rules().iter().position(|r| &r.spec.id == id) else { continue };
-        let problem = |message: String| Problem { file: file.clone(), line: *line, rule: Some(id.clone()), message };
+        let Some(index) = matcher.rules().iter().position(|r| &r.spec.id == id) else {
+            continue;
+        };
+        let problem = |message: String| Problem {
+            file: file.clone(),
+            line: *line,
+            rule: Some(id.clone()),
+            message,
+        };
         for (n, example) in positives.iter().enumerate() {
             summary.examples += 1;
             let lower = example.to_ascii_lowercase();
-            if !keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())) {
-                summary.problems.push(problem(format!("example {} contains none of the keywords", n + 1)));
+            if !keywords
+                .iter()
+                .any(|k| lower.contains(&k.to_ascii_lowercase()))
+            {
+                summary.problems.push(problem(format!(
+                    "example {} contains none of the keywords",
+                    n + 1
+                )));
                 continue;
             }
             let found = matcher.scan(example.as_bytes(), &mut scratch);
             if !found.iter().any(|f| f.rule == index) {
-                let others: Vec<&str> = found.iter().map(|f| matcher.rules()[f.rule].spec.id.as_str()).collect();
-                let by = if others.is_empty() { String::new() } else { format!(" (found by {})", others.join(", ")) };
-                summary.problems.push(problem(format!("example {} is not matched{by}", n + 1)));
+                let others: Vec<&str> = found
+                    .iter()
+                    .map(|f| matcher.rules()[f.rule].spec.id.as_str())
+                    .collect();
+                let by = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (found by {})", others.join(", "))
+                };
+                summary
+                    .problems
+                    .push(problem(format!("example {} is not matched{by}", n + 1)));
             }
         }
         for (n, example) in negatives.iter().enumerate() {
             summary.examples += 1;
             let found = matcher.scan(example.as_bytes(), &mut scratch);
             if found.iter().any(|f| f.rule == index) {
-                summary.problems.push(problem(format!("negative example {} is matched", n + 1)));
+                summary
+                    .problems
+                    .push(problem(format!("negative example {} is matched", n + 1)));
             }
         }
     }

@@ -78,12 +78,22 @@ struct CompiledFilters {
 impl Filters {
     /// A copy of the specification (compiled forms are rebuilt on demand).
     pub(crate) fn snapshot(&self) -> Filters {
-        Filters { spec: self.spec.clone(), words: self.words.clone(), compiled: OnceLock::new() }
+        Filters {
+            spec: self.spec.clone(),
+            words: self.words.clone(),
+            compiled: OnceLock::new(),
+        }
     }
 
     pub(crate) fn extend(&mut self, spec: FiltersSpec) {
-        self.words.extend(spec.placeholder_words.iter().map(|w| w.to_ascii_lowercase()));
-        self.spec.placeholder_patterns.extend(spec.placeholder_patterns);
+        self.words.extend(
+            spec.placeholder_words
+                .iter()
+                .map(|w| w.to_ascii_lowercase()),
+        );
+        self.spec
+            .placeholder_patterns
+            .extend(spec.placeholder_patterns);
         self.spec.placeholder_words.extend(spec.placeholder_words);
         self.spec.lock_files.extend(spec.lock_files);
         self.spec.leet.extend(spec.leet);
@@ -108,7 +118,8 @@ impl Filters {
                     None
                 } else {
                     for p in &self.spec.placeholder_patterns {
-                        compile_regex(p).map_err(|e| format!("placeholder_patterns: {p:?}: {e}"))?;
+                        compile_regex(p)
+                            .map_err(|e| format!("placeholder_patterns: {p:?}: {e}"))?;
                     }
                     let alternation = self
                         .spec
@@ -128,7 +139,10 @@ impl Filters {
                     globs.add(glob);
                 }
                 let lock_files = globs.build().map_err(|e| format!("lock_files: {e}"))?;
-                Ok(CompiledFilters { placeholder, lock_files })
+                Ok(CompiledFilters {
+                    placeholder,
+                    lock_files,
+                })
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -252,10 +266,14 @@ mod tests {
         let mut f = Filters::default();
         f.extend(FiltersSpec {
             placeholder_patterns: vec![r"\$\{[^}]*\}".into(), r"x+".into()],
-            placeholder_words: ["your", "client", "secret", "here", "api", "key"].map(String::from).to_vec(),
+            placeholder_words: ["your", "client", "secret", "here", "api", "key"]
+                .map(String::from)
+                .to_vec(),
             min_distinct_bytes: Some(4),
             placeholder_slack: Some(6),
-            leet: [('3', 'e'), ('0', 'o'), ('@', 'a'), ('4', 'a'), ('$', 's')].into_iter().collect(),
+            leet: [('3', 'e'), ('0', 'o'), ('@', 'a'), ('4', 'a'), ('$', 's')]
+                .into_iter()
+                .collect(),
             lock_files: vec!["**/package-lock.json".into(), "Cargo.lock".into()],
         });
         f
@@ -272,7 +290,9 @@ mod tests {
     #[test]
     fn words_split_on_case_digits_and_separators() {
         let mut words = Vec::new();
-        for_each_word(b"yourClientSecret_123-here", |w| words.push(String::from_utf8_lossy(w).into_owned()));
+        for_each_word(b"yourClientSecret_123-here", |w| {
+            words.push(String::from_utf8_lossy(w).into_owned())
+        });
         assert_eq!(words, ["your", "Client", "Secret", "123", "here"]);
     }
 

@@ -108,7 +108,10 @@ pub(crate) fn locate(hay: &[u8], findings: &mut [Finding]) {
         }
         pos = start;
         f.line = line;
-        f.column = 1 + hay[line_start..start].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        f.column = 1 + hay[line_start..start]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count();
     }
 }
 
@@ -120,7 +123,10 @@ mod tests {
     fn redaction_shows_at_most_a_quarter_and_four_chars() {
         assert_eq!(Secret::new(b"abc").redacted(), "…");
         assert_eq!(Secret::new(b"abcdefgh").redacted(), "ab…");
-        assert_eq!(Secret::new(b"ghp_0123456789abcdefghijklmnopqrstuvwxyz").redacted(), "ghp_…");
+        assert_eq!(
+            Secret::new(b"ghp_0123456789abcdefghijklmnopqrstuvwxyz").redacted(),
+            "ghp_…"
+        );
         let s = Secret::new(b"supersecretvalue");
         assert!(!format!("{s:?} {s}").contains("supersecret"));
     }
@@ -139,8 +145,22 @@ mod tests {
     fn lines_and_columns() {
         let hay = "one\ntwo é x\nthree".as_bytes();
         let mut fs = vec![
-            Finding { rule: 0, secret: Secret::new(b"x"), span: 11..12, match_span: 11..12, line: 0, column: 0 },
-            Finding { rule: 0, secret: Secret::new(b"t"), span: 13..14, match_span: 13..14, line: 0, column: 0 },
+            Finding {
+                rule: 0,
+                secret: Secret::new(b"x"),
+                span: 11..12,
+                match_span: 11..12,
+                line: 0,
+                column: 0,
+            },
+            Finding {
+                rule: 0,
+                secret: Secret::new(b"t"),
+                span: 13..14,
+                match_span: 13..14,
+                line: 0,
+                column: 0,
+            },
         ];
         locate(hay, &mut fs);
         assert_eq!((fs[0].line, fs[0].column), (2, 7));

@@ -23,6 +23,7 @@ mod error;
 mod filter;
 mod finding;
 mod matcher;
+mod prefilter;
 mod rule;
 
 pub use check::{CheckSummary, Problem, check};
@@ -32,5 +33,6 @@ pub use filter::{Filters, FiltersSpec, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
 pub use matcher::{Matcher, Scratch};
 pub use rule::{
-    Category, Confidence, Origin, REGEX_SIZE_LIMIT, Rule, RuleId, RuleSet, RuleSpec, Severity, Source, Window,
+    Category, Confidence, Origin, REGEX_SIZE_LIMIT, Rule, RuleId, RuleSet, RuleSpec, Severity,
+    Source, Window,
 };

@@ -1,32 +1,31 @@
 //! The matcher: keyword prefilter, per-rule regex windows, value filters, overlap removal.
 //!
-//! # Contract of the prefilter
+//! # Prefilter
 //!
-//! One Aho–Corasick automaton holds every rule's keywords (ASCII case-insensitive) and reports
-//! *every* occurrence of every keyword, overlapping ones included, so a keyword nested inside a
-//! longer one (`secret` inside `client_secret`) still selects its rules. A candidate may be a
-//! false positive (the regex then finds nothing), never a false negative: for each occurrence of
-//! a rule's keyword the rule's regex runs over the window `[start - before, end + after]`, and
-//! the windows of one rule are merged, so a million hits cost a million window updates and one
-//! regex pass over their union — linear in the input. A rule must therefore keep its matches
-//! within its window of a keyword, which `rules check` verifies on every example.
+//! One Aho–Corasick automaton over every rule's keywords (ASCII case-insensitive) selects the
+//! candidate rules; see the `prefilter` module for its contract: a candidate may be a false
+//! positive (the regex then finds nothing), never a false negative. For each keyword
+//! occurrence the rule's regex may match within `[start - before, end + after]`; the windows
+//! of one rule are merged, so a million hits cost a million window updates and one regex pass
+//! over their union — linear in the input.
 //!
 //! # Performance
 //!
-//! Building a [`Matcher`] builds the automaton (a few milliseconds for hundreds of keywords);
-//! regexes compile lazily, the first time one of their keywords hits, so scanning one small
-//! file compiles only the rules it needs. The regex runs over the whole haystack with a span,
-//! so `\b` and `^` see the bytes just outside the window.
+//! Building a [`Matcher`] costs about a millisecond; the faster DFA form of the automaton is
+//! built on its own once a few hundred KiB have been scanned. Regexes compile lazily, the first
+//! time one of their keywords hits, so scanning one small file compiles only the rules it
+//! needs. A regex runs over the whole haystack with a span, so `\b` and `^` see the bytes just
+//! outside the window.
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::{Input, meta, util::primitives::NonMaxUsize};
 
 use crate::entropy;
 use crate::error::Error;
 use crate::finding::{Finding, Secret, locate};
+use crate::prefilter::Prefilter;
 use crate::rule::{Rule, RuleSet};
 
 /// The compiled matcher, built once and shared read-only by all threads.
@@ -38,9 +37,7 @@ pub struct Matcher {
 #[derive(Debug)]
 struct Inner {
     rules: RuleSet,
-    automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the rules that listed that keyword.
-    keyword_rules: Vec<Vec<u32>>,
+    prefilter: Option<Prefilter>,
 }
 
 /// Per-thread mutable state for [`Matcher::scan`]: reuse one per worker.
@@ -75,36 +72,10 @@ impl Scratch {
 impl Matcher {
     /// Builds the keyword automaton over `rules`.
     pub fn new(rules: RuleSet) -> Result<Matcher, Error> {
-        let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
-        let mut index = std::collections::HashMap::new();
-        for (i, rule) in rules.rules().iter().enumerate() {
-            for k in &rule.spec.keywords {
-                let lower = k.to_ascii_lowercase();
-                let slot = *index.entry(lower.clone()).or_insert_with(|| {
-                    keywords.push(lower);
-                    keyword_rules.push(Vec::new());
-                    keyword_rules.len() - 1
-                });
-                let list = &mut keyword_rules[slot];
-                if list.last() != Some(&(i as u32)) {
-                    list.push(i as u32);
-                }
-            }
-        }
-        let automaton = if keywords.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .map_err(|e| Error::Matcher(e.to_string()))?,
-            )
-        };
-        Ok(Matcher { inner: Arc::new(Inner { rules, automaton, keyword_rules }) })
+        let prefilter = Prefilter::new(rules.rules())?;
+        Ok(Matcher {
+            inner: Arc::new(Inner { rules, prefilter }),
+        })
     }
 
     /// The rules, indexed by [`Finding::rule`].
@@ -117,6 +88,17 @@ impl Matcher {
         &self.inner.rules
     }
 
+    /// How many keyword hits the prefilter reports in `hay`, running nothing else: the
+    /// benchmark's measure of the automaton on its own.
+    #[doc(hidden)]
+    pub fn keyword_hits(&self, hay: &[u8]) -> usize {
+        let mut n = 0;
+        if let Some(p) = &self.inner.prefilter {
+            p.for_each_hit(hay, |_, _, _| n += 1);
+        }
+        n
+    }
+
     /// Scans `hay` and returns its findings, sorted by position, with overlaps removed (the
     /// more specific rule wins).
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
@@ -127,10 +109,12 @@ impl Matcher {
 
     /// Like [`Matcher::scan`], appending to `out`.
     pub fn scan_into(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<Finding>) {
-        let Some(ac) = &self.inner.automaton else { return };
+        let Some(prefilter) = &self.inner.prefilter else {
+            return;
+        };
         let rules = self.rules();
         scratch.prepare(rules.len());
-        self.collect_windows(ac, hay, scratch);
+        collect_windows(prefilter, hay, scratch);
         if scratch.touched.is_empty() {
             return;
         }
@@ -145,32 +129,11 @@ impl Matcher {
         locate(hay, &mut out[first..]);
     }
 
-    fn collect_windows(&self, ac: &AhoCorasick, hay: &[u8], scratch: &mut Scratch) {
-        let rules = self.rules();
-        for m in ac.find_overlapping_iter(hay) {
-            for &r in &self.inner.keyword_rules[m.pattern().as_usize()] {
-                let w = rules[r as usize].window();
-                let start = m.start().saturating_sub(w.before);
-                let end = m.end().saturating_add(w.after).min(hay.len());
-                let list = &mut scratch.windows[r as usize];
-                match list.last_mut() {
-                    Some(last) if start <= last.end => {
-                        last.start = last.start.min(start);
-                        last.end = last.end.max(end);
-                    }
-                    Some(_) => list.push(start..end),
-                    None => {
-                        scratch.touched.push(r);
-                        list.push(start..end);
-                    }
-                }
-            }
-        }
-    }
-
     fn run_rule(&self, r: usize, hay: &[u8], scratch: &mut Scratch) {
         let rule = &self.rules()[r];
-        let Ok(compiled) = rule.compiled() else { return };
+        let Ok(compiled) = rule.compiled() else {
+            return;
+        };
         let re = &compiled.regex;
         let cache = scratch.caches[r].get_or_insert_with(|| re.create_cache());
         let slot_len = 2 * compiled.secret_group.map_or(compiled.groups, |g| g + 1);
@@ -180,10 +143,15 @@ impl Matcher {
         for w in &scratch.windows[r] {
             let mut input = Input::new(hay).span(w.clone());
             while input.start() <= input.end() {
-                if re.search_slots_with(cache, &input, &mut scratch.slots).is_none() {
+                if re
+                    .search_slots_with(cache, &input, &mut scratch.slots)
+                    .is_none()
+                {
                     break;
                 }
-                let (Some(ms), Some(me)) = (scratch.slots[0], scratch.slots[1]) else { break };
+                let (Some(ms), Some(me)) = (scratch.slots[0], scratch.slots[1]) else {
+                    break;
+                };
                 let (ms, me) = (ms.get(), me.get());
                 let next = if me > ms { me } else { me + 1 };
                 if let Some(span) = secret_span(&scratch.slots, compiled.secret_group) {
@@ -205,6 +173,28 @@ impl Matcher {
             }
         }
     }
+}
+
+/// Records, per rule, the merged windows around every keyword hit.
+fn collect_windows(prefilter: &Prefilter, hay: &[u8], scratch: &mut Scratch) {
+    prefilter.for_each_hit(hay, |triggers, hit_start, hit_end| {
+        for t in triggers {
+            let start = hit_start.saturating_sub(t.before);
+            let end = hit_end.saturating_add(t.after).min(hay.len());
+            let list = &mut scratch.windows[t.rule as usize];
+            match list.last_mut() {
+                Some(last) if start <= last.end => {
+                    last.start = last.start.min(start);
+                    last.end = last.end.max(end);
+                }
+                Some(_) => list.push(start..end),
+                None => {
+                    scratch.touched.push(t.rule);
+                    list.push(start..end);
+                }
+            }
+        }
+    });
 }
 
 /// The secret's span: the named group, or the first group after group 0 that matched.
@@ -249,7 +239,12 @@ fn accept(rule: &Rule, value: &[u8], filters: &crate::Filters) -> bool {
 /// then the longer secret.
 fn rank(f: &Finding, rules: &[Rule]) -> (bool, crate::Confidence, usize, std::cmp::Reverse<usize>) {
     let rule = &rules[f.rule];
-    (!rule.spec.generic, rule.confidence(), f.span.len(), std::cmp::Reverse(f.rule))
+    (
+        !rule.spec.generic,
+        rule.confidence(),
+        f.span.len(),
+        std::cmp::Reverse(f.rule),
+    )
 }
 
 /// Moves the candidates to `out`, sorted by position, dropping any that overlaps a better one.
@@ -257,14 +252,21 @@ fn rank(f: &Finding, rules: &[Rule]) -> (bool, crate::Confidence, usize, std::cm
 /// Kept findings never overlap, so sorted by start they are sorted by end too: only the tail
 /// that reaches past a candidate's start can overlap it.
 fn remove_overlaps(candidates: &mut Vec<Finding>, rules: &[Rule], out: &mut Vec<Finding>) {
-    candidates.sort_by(|a, b| a.span.start.cmp(&b.span.start).then(a.span.end.cmp(&b.span.end)));
+    candidates.sort_by(|a, b| {
+        a.span
+            .start
+            .cmp(&b.span.start)
+            .then(a.span.end.cmp(&b.span.end))
+    });
     let first = out.len();
     for c in candidates.drain(..) {
         let mut overlap_from = out.len();
         while overlap_from > first && out[overlap_from - 1].span.end > c.span.start {
             overlap_from -= 1;
         }
-        let wins = out[overlap_from..].iter().all(|k| rank(&c, rules) > rank(k, rules));
+        let wins = out[overlap_from..]
+            .iter()
+            .all(|k| rank(&c, rules) > rank(k, rules));
         if wins {
             out.truncate(overlap_from);
             out.push(c);

@@ -78,7 +78,9 @@ impl fmt::Display for Category {
 }
 
 /// How sure a rule is that a match is a real credential.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// A generic shape that needs context to be sure.
@@ -158,7 +160,10 @@ pub struct Window {
 
 impl Default for Window {
     fn default() -> Self {
-        Window { before: 256, after: 512 }
+        Window {
+            before: 256,
+            after: 512,
+        }
     }
 }
 
@@ -261,7 +266,10 @@ pub struct Rule {
 
 impl fmt::Debug for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rule").field("id", &self.id).field("origin", &self.origin).finish()
+        f.debug_struct("Rule")
+            .field("id", &self.id)
+            .field("origin", &self.origin)
+            .finish()
     }
 }
 
@@ -368,7 +376,10 @@ pub(crate) fn compile_regex(pattern: &str) -> Result<meta::Regex, String> {
                 source = s.source();
             }
             if text.contains("size limit") || text.contains("exceeded limit") {
-                format!("regex is too large (over {} bytes compiled): {text}", REGEX_SIZE_LIMIT)
+                format!(
+                    "regex is too large (over {} bytes compiled): {text}",
+                    REGEX_SIZE_LIMIT
+                )
             } else {
                 text.replace('\n', " ")
             }
@@ -383,7 +394,11 @@ fn compile_rule_regex(pattern: &str) -> Result<CompiledRegex, String> {
     if secret_group.is_none() && groups < 2 {
         return Err("no secret group: put the secret in group 1 or in (?P<secret>…)".into());
     }
-    Ok(CompiledRegex { regex, secret_group, groups })
+    Ok(CompiledRegex {
+        regex,
+        secret_group,
+        groups,
+    })
 }
 
 /// A validated set of rules and the filters that go with them.
@@ -430,13 +445,19 @@ impl RuleSet {
     pub fn builtin_sources() -> Vec<Source> {
         builtin::BUILTIN_SOURCES
             .iter()
-            .map(|(name, text)| Source { file: Path::new("patterns").join(name), text: (*text).to_string() })
+            .map(|(name, text)| Source {
+                file: Path::new("patterns").join(name),
+                text: (*text).to_string(),
+            })
             .collect()
     }
 
     /// A set with no rules and the default (empty) filters.
     pub fn empty() -> RuleSet {
-        RuleSet { rules: Vec::new(), filters: Filters::default() }
+        RuleSet {
+            rules: Vec::new(),
+            filters: Filters::default(),
+        }
     }
 
     /// Parses YAML sources into a rule set, validating every rule (regexes included).
@@ -452,22 +473,34 @@ impl RuleSet {
     /// Reads every `*.yaml`/`*.yml` file in `dir` (sorted, not recursive), or one file.
     pub fn read_sources(path: &Path) -> Result<Vec<Source>, Error> {
         let read = |file: &Path| -> Result<Source, Error> {
-            let bytes = std::fs::read(file).map_err(|source| Error::Io { file: file.to_path_buf(), source })?;
+            let bytes = std::fs::read(file).map_err(|source| Error::Io {
+                file: file.to_path_buf(),
+                source,
+            })?;
             let text = String::from_utf8(bytes).map_err(|_| Error::Yaml {
                 file: file.to_path_buf(),
                 line: 0,
                 column: 0,
                 message: "not UTF-8".into(),
             })?;
-            Ok(Source { file: file.to_path_buf(), text })
+            Ok(Source {
+                file: file.to_path_buf(),
+                text,
+            })
         };
         if path.is_file() {
             return Ok(vec![read(path)?]);
         }
-        let entries = std::fs::read_dir(path).map_err(|source| Error::Io { file: path.to_path_buf(), source })?;
+        let entries = std::fs::read_dir(path).map_err(|source| Error::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+            })
             .collect();
         files.sort();
         files.iter().map(|f| read(f)).collect()
@@ -499,10 +532,18 @@ impl RuleSet {
         let filters_before = self.filters.snapshot();
         self.add_file(&source.file, Some(&source.text), parsed);
         if let Err(message) = self.filters.compile() {
-            problems.push(Error::Yaml { file: source.file.clone(), line: 0, column: 0, message });
+            problems.push(Error::Yaml {
+                file: source.file.clone(),
+                line: 0,
+                column: 0,
+                message,
+            });
             self.filters = filters_before;
         }
-        let mut seen: HashSet<String> = self.rules[..first_new].iter().map(|r| r.spec.id.clone()).collect();
+        let mut seen: HashSet<String> = self.rules[..first_new]
+            .iter()
+            .map(|r| r.spec.id.clone())
+            .collect();
         let new_rules: Vec<Rule> = self.rules.drain(first_new..).collect();
         for rule in new_rules {
             let problem = |message: String| Error::Rule {
@@ -534,13 +575,23 @@ impl RuleSet {
         for spec in parsed.rules {
             let line = text.map_or(0, |t| line_of_rule(t, &spec.id, cursor));
             cursor = line;
-            self.rules.push(Rule::new(spec, Origin { file: file.to_path_buf(), line }));
+            self.rules.push(Rule::new(
+                spec,
+                Origin {
+                    file: file.to_path_buf(),
+                    line,
+                },
+            ));
         }
     }
 
     /// Removes rules whose id is in `ids`; returns the ids that matched no rule.
     pub fn disable(&mut self, ids: &[String]) -> Vec<String> {
-        let unknown = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.spec.id == *id)).cloned().collect();
+        let unknown = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| &r.spec.id == *id))
+            .cloned()
+            .collect();
         self.rules.retain(|r| !ids.contains(&r.spec.id));
         unknown
     }
@@ -585,14 +636,21 @@ pub(crate) fn parse_source(source: &Source) -> Result<PatternFile, Error> {
 
 /// Problems visible without compiling anything.
 fn static_problem(spec: &RuleSpec) -> Option<String> {
-    if spec.id.is_empty() || !spec.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
         return Some("id must be non-empty and use only letters, digits, '-', '_' and '.'".into());
     }
     if spec.keywords.is_empty() {
         return Some("keywords: at least one keyword is required".into());
     }
     if let Some(k) = spec.keywords.iter().find(|k| k.len() < 2 || !k.is_ascii()) {
-        return Some(format!("keywords: {k:?} must be ASCII and at least 2 characters long"));
+        return Some(format!(
+            "keywords: {k:?} must be ASCII and at least 2 characters long"
+        ));
     }
     if let Some(e) = spec.min_entropy
         && !(0.0..=8.0).contains(&e)
@@ -625,7 +683,11 @@ fn rule_at_line(text: &str, line: usize) -> Option<String> {
         }
         let t = l.trim_start();
         if let Some(rest) = t.strip_prefix("- id:") {
-            current = Some(rest.trim().trim_matches(|c| c == '"' || c == '\'').to_string());
+            current = Some(
+                rest.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_string(),
+            );
         }
     }
     current
@@ -636,12 +698,16 @@ mod tests {
     use super::*;
 
     fn src(text: &str) -> Source {
-        Source { file: PathBuf::from("user/rules.yaml"), text: text.to_string() }
+        Source {
+            file: PathBuf::from("user/rules.yaml"),
+            text: text.to_string(),
+        }
     }
 
     #[test]
     fn malformed_yaml_names_file_and_line() {
-        let err = RuleSet::from_sources(&[src("rules:\n  - id: a\n    name: [unclosed\n")]).unwrap_err();
+        let err =
+            RuleSet::from_sources(&[src("rules:\n  - id: a\n    name: [unclosed\n")]).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("user/rules.yaml:"), "{msg}");
         assert!(msg.contains("rule a"), "{msg}");
@@ -660,7 +726,10 @@ mod tests {
     fn bad_regex_names_rule_and_line() {
         let text = "rules:\n  - id: first\n    name: First\n    category: api_key\n    keywords: [ab]\n    pattern: 'ab(c'\n";
         let msg = RuleSet::from_sources(&[src(text)]).unwrap_err().to_string();
-        assert!(msg.starts_with("user/rules.yaml:2: rule first: pattern:"), "{msg}");
+        assert!(
+            msg.starts_with("user/rules.yaml:2: rule first: pattern:"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -681,8 +750,13 @@ mod tests {
     fn duplicate_ids_are_rejected() {
         let rule = "  - id: dup\n    name: D\n    category: api_key\n    keywords: [ab]\n    pattern: 'ab([a-z]+)'\n";
         let text = format!("rules:\n{rule}{rule}");
-        let msg = RuleSet::from_sources(&[src(&text)]).unwrap_err().to_string();
-        assert!(msg.contains("user/rules.yaml:7: rule dup: duplicate"), "{msg}");
+        let msg = RuleSet::from_sources(&[src(&text)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("user/rules.yaml:7: rule dup: duplicate"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -1,0 +1,350 @@
+//! The keyword prefilter: which rules may match, and where.
+//!
+//! # Contract
+//!
+//! For every occurrence of every keyword of every rule (ASCII case-insensitive), the rule is
+//! triggered with a window that covers `[occurrence start - window.before, occurrence end +
+//! window.after]`. Extra triggers may happen (a false candidate costs one regex run); a
+//! missing one never does.
+//!
+//! # How
+//!
+//! Only the *minimal* keywords go into the automaton: those that contain no other keyword.
+//! A keyword that contains a minimal one (`client_secret` contains `secret`) is found through
+//! it: each hit of the minimal keyword checks the bytes around it for the longer keyword
+//! (ASCII case-insensitively) and triggers the longer keyword's rules where it is really
+//! there — so a rule still runs only where one of its own keywords occurs, which rule authors
+//! rely on when a provider's name is the keyword. Because no minimal keyword contains another,
+//! a plain (non-overlapping) search that restarts one byte after the start of each match
+//! reports every occurrence: a skipped occurrence would have to end with the reported one or
+//! contain it, which minimality rules out. That search runs faster than an overlapping one.
+//!
+//! The automaton starts as a contiguous NFA (about a millisecond to build) and switches to a
+//! DFA (several milliseconds to build, about three times faster to search) once enough bytes
+//! have been scanned to pay for it, so a one-file scan or a hook stays cheap to start.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+
+use crate::error::Error;
+use crate::rule::Rule;
+
+/// Bytes scanned with the NFA before the DFA is built.
+const DFA_AFTER_BYTES: u64 = 512 << 10;
+
+/// One rule to run around a keyword hit, and how far around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Trigger {
+    /// The rule's index.
+    pub rule: u32,
+    /// Bytes before the hit's start.
+    pub before: usize,
+    /// Bytes after the hit's end.
+    pub after: usize,
+}
+
+/// A longer keyword found through a minimal one it contains.
+#[derive(Debug)]
+struct Extension {
+    /// The longer keyword, lowercase.
+    keyword: Box<[u8]>,
+    /// Where the minimal keyword sits inside it.
+    offset: usize,
+    /// The rules of the longer keyword.
+    triggers: Vec<Trigger>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    keywords: Vec<String>,
+    /// Per minimal keyword: the rules that listed it.
+    triggers: Vec<Vec<Trigger>>,
+    /// Per minimal keyword: the longer keywords found through it.
+    extensions: Vec<Vec<Extension>>,
+    nfa: AhoCorasick,
+    dfa: OnceLock<Option<AhoCorasick>>,
+    scanned: AtomicU64,
+}
+
+impl Prefilter {
+    /// Builds the prefilter over the keywords of `rules`; `None` when there are none.
+    pub fn new(rules: &[Rule]) -> Result<Option<Prefilter>, Error> {
+        // Every distinct lowercase keyword, with the rules that listed it.
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut all: Vec<(String, Vec<u32>)> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for k in &rule.spec.keywords {
+                let lower = k.to_ascii_lowercase();
+                let slot = *index.entry(lower.clone()).or_insert_with(|| {
+                    all.push((lower, Vec::new()));
+                    all.len() - 1
+                });
+                if all[slot].1.last() != Some(&(i as u32)) {
+                    all[slot].1.push(i as u32);
+                }
+            }
+        }
+        if all.is_empty() {
+            return Ok(None);
+        }
+        // A keyword is minimal when none of its proper substrings is a keyword.
+        let lengths: Vec<usize> = {
+            let mut l: Vec<usize> = all.iter().map(|(k, _)| k.len()).collect();
+            l.sort_unstable();
+            l.dedup();
+            l
+        };
+        let contained = |k: &str| -> Vec<(usize, usize)> {
+            // (keyword slot, offset) of every keyword inside k, k itself included.
+            let mut found = Vec::new();
+            for &len in lengths.iter().take_while(|&&l| l <= k.len()) {
+                for off in 0..=k.len() - len {
+                    if let Some(sub) = k.get(off..off + len)
+                        && let Some(&slot) = index.get(sub)
+                    {
+                        found.push((slot, off));
+                    }
+                }
+            }
+            found
+        };
+        let mut minimal_slot: HashMap<usize, usize> = HashMap::new();
+        let mut keywords = Vec::new();
+        let mut inside: Vec<Vec<(usize, usize)>> = Vec::with_capacity(all.len());
+        for (slot, (k, _)) in all.iter().enumerate() {
+            let subs = contained(k);
+            if subs.iter().all(|&(s, _)| s == slot) {
+                minimal_slot.insert(slot, keywords.len());
+                keywords.push(k.clone());
+            }
+            inside.push(subs);
+        }
+        let own = |rule_ids: &[u32]| -> Vec<Trigger> {
+            rule_ids
+                .iter()
+                .map(|&r| {
+                    let w = rules[r as usize].window();
+                    Trigger {
+                        rule: r,
+                        before: w.before,
+                        after: w.after,
+                    }
+                })
+                .collect()
+        };
+        let mut triggers: Vec<Vec<Trigger>> = vec![Vec::new(); keywords.len()];
+        let mut extensions: Vec<Vec<Extension>> = (0..keywords.len()).map(|_| Vec::new()).collect();
+        for (slot, (k, rule_ids)) in all.iter().enumerate() {
+            if let Some(&m) = minimal_slot.get(&slot) {
+                triggers[m] = own(rule_ids);
+                continue;
+            }
+            // Found through the longest minimal keyword inside it (likely the rarest).
+            let Some(&(sub, offset)) = inside[slot]
+                .iter()
+                .filter(|(s, _)| minimal_slot.contains_key(s))
+                .max_by_key(|(s, off)| (all[*s].0.len(), std::cmp::Reverse(*off)))
+            else {
+                continue;
+            };
+            extensions[minimal_slot[&sub]].push(Extension {
+                keyword: k.as_bytes().into(),
+                offset,
+                triggers: own(rule_ids),
+            });
+        }
+        let nfa = build(&keywords, AhoCorasickKind::ContiguousNFA)?;
+        Ok(Some(Prefilter {
+            keywords,
+            triggers,
+            extensions,
+            nfa,
+            dfa: OnceLock::new(),
+            scanned: AtomicU64::new(0),
+        }))
+    }
+
+    /// The keywords the automaton searches for.
+    #[cfg(test)]
+    pub fn minimal_keywords(&self) -> &[String] {
+        &self.keywords
+    }
+
+    /// Calls `f(triggers, start, end)` for every occurrence of every keyword in `hay`.
+    pub fn for_each_hit(&self, hay: &[u8], mut f: impl FnMut(&[Trigger], usize, usize)) {
+        let ac = self.automaton(hay.len());
+        let mut input = Input::new(hay);
+        while let Some(m) = ac.find(input.clone()) {
+            let (p, s) = (m.pattern().as_usize(), m.start());
+            f(&self.triggers[p], s, m.end());
+            for x in &self.extensions[p] {
+                if let Some(start) = s.checked_sub(x.offset)
+                    && let Some(bytes) = hay.get(start..start + x.keyword.len())
+                    && bytes.eq_ignore_ascii_case(&x.keyword)
+                {
+                    f(&x.triggers, start, start + x.keyword.len());
+                }
+            }
+            input.set_start(s + 1);
+        }
+    }
+
+    /// The DFA once it has been worth building, else the NFA.
+    fn automaton(&self, len: usize) -> &AhoCorasick {
+        if let Some(Some(dfa)) = self.dfa.get() {
+            return dfa;
+        }
+        let total = self.scanned.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
+        if total >= DFA_AFTER_BYTES
+            && let Some(dfa) = self
+                .dfa
+                .get_or_init(|| build(&self.keywords, AhoCorasickKind::DFA).ok())
+        {
+            return dfa;
+        }
+        &self.nfa
+    }
+}
+
+fn build(keywords: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, Error> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(keywords)
+        .map_err(|e| Error::Matcher(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::{RuleSet, Source};
+
+    fn rules(spec: &[(&str, &[&str])]) -> RuleSet {
+        let mut text = String::from("rules:\n");
+        for (id, kws) in spec {
+            text.push_str(&format!(
+                "  - id: {id}\n    name: {id}\n    category: generic\n    keywords: [{}]\n    pattern: 'x(y)'\n    window: {{before: 0, after: 0}}\n",
+                kws.join(", ")
+            ));
+        }
+        RuleSet::from_sources(&[Source {
+            file: "t.yaml".into(),
+            text,
+        }])
+        .expect("valid rules")
+    }
+
+    /// Every (rule, window) a brute-force overlapping search would trigger.
+    fn brute(set: &RuleSet, hay: &str) -> Vec<(u32, usize, usize)> {
+        let lower = hay.to_ascii_lowercase();
+        let mut out = Vec::new();
+        for (i, r) in set.rules().iter().enumerate() {
+            for k in &r.spec.keywords {
+                let k = k.to_ascii_lowercase();
+                for (pos, _) in lower.match_indices(&k) {
+                    out.push((i as u32, pos, pos + k.len()));
+                }
+                // match_indices skips overlapping occurrences of the same keyword: add them.
+                for pos in 1..lower.len() {
+                    if lower[pos..].starts_with(&k)
+                        && !out.contains(&(i as u32, pos, pos + k.len()))
+                    {
+                        out.push((i as u32, pos, pos + k.len()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// No rule runs where none of its keywords occurs.
+    fn exact(set: &RuleSet, hay: &str) {
+        let p = Prefilter::new(set.rules())
+            .expect("build")
+            .expect("keywords");
+        let expected = brute(set, hay);
+        p.for_each_hit(hay.as_bytes(), |ts, s, e| {
+            for t in ts {
+                assert!(
+                    expected.contains(&(t.rule, s, e)),
+                    "rule {} triggered at {s}..{e} in {hay:?}",
+                    t.rule
+                );
+            }
+        });
+    }
+
+    fn covered(set: &RuleSet, hay: &str) {
+        exact(set, hay);
+        let p = Prefilter::new(set.rules())
+            .expect("build")
+            .expect("keywords");
+        let mut got = Vec::new();
+        p.for_each_hit(hay.as_bytes(), |ts, s, e| {
+            for t in ts {
+                got.push((t.rule, s.saturating_sub(t.before), e + t.after));
+            }
+        });
+        for (rule, s, e) in brute(set, hay) {
+            assert!(
+                got.iter()
+                    .any(|&(r, gs, ge)| r == rule && gs <= s && ge >= e),
+                "rule {rule} at {s}..{e} not covered in {hay:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn nested_keyword_still_triggers_its_rules() {
+        let set = rules(&[("long", &["client_secret"]), ("short", &["secret"])]);
+        let p = Prefilter::new(set.rules())
+            .expect("build")
+            .expect("keywords");
+        assert_eq!(p.minimal_keywords(), ["secret"]);
+        covered(&set, "CLIENT_SECRET=abc");
+        covered(&set, "secret and client_secret");
+    }
+
+    #[test]
+    fn partial_overlaps_and_repeats_are_all_found() {
+        let set = rules(&[
+            ("a", &["abc"]),
+            ("b", &["bcd"]),
+            ("c", &["cde", "abcde"]),
+            ("d", &["aa"]),
+        ]);
+        for hay in [
+            "abcde",
+            "xabcdex abcd bcde",
+            "aaaaaa",
+            "ABCDE",
+            "abcabcdbcd",
+        ] {
+            covered(&set, hay);
+        }
+    }
+
+    #[test]
+    fn dfa_and_nfa_agree() {
+        let set = rules(&[("a", &["token", "tok"]), ("b", &["en_", "secret"])]);
+        let p = Prefilter::new(set.rules())
+            .expect("build")
+            .expect("keywords");
+        let hay = "my_token_ = secret; tokens token_en_";
+        let collect = |ac: &AhoCorasick| {
+            let mut v = Vec::new();
+            let mut input = Input::new(hay);
+            while let Some(m) = ac.find(input.clone()) {
+                v.push((m.pattern().as_usize(), m.start()));
+                input.set_start(m.start() + 1);
+            }
+            v
+        };
+        let dfa = build(&p.keywords, AhoCorasickKind::DFA).expect("dfa");
+        assert_eq!(collect(&p.nfa), collect(&dfa));
+    }
+}
