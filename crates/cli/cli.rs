@@ -128,9 +128,13 @@ pub enum RulesCommand {
 /// Parses `25MiB`, `500KB`, `2G`, `1048576`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (try 25MiB or 1048576)"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (try 25MiB or 1048576)"))?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -139,7 +143,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "mib" => 1024.0 * 1024.0,
         "g" | "gb" => 1e9,
         "gib" => 1024.0 * 1024.0 * 1024.0,
-        u => return Err(format!("unknown size unit {u:?} (use B, KB, KiB, MB, MiB, GB, GiB)")),
+        u => {
+            return Err(format!(
+                "unknown size unit {u:?} (use B, KB, KiB, MB, MiB, GB, GiB)"
+            ));
+        }
     };
     Ok((n * mult) as u64)
 }

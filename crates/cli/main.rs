@@ -38,7 +38,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Outcome::Error } else { Outcome::Clean };
+            let code = if e.use_stderr() {
+                Outcome::Error
+            } else {
+                Outcome::Clean
+            };
             let _ = e.print();
             return ExitCode::from(code as u8);
         }
@@ -49,7 +53,10 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(Outcome::Clean as u8);
             }
-            eprintln!("keyward: error: {}", sanitize::for_terminal(&format!("{e:#}")));
+            eprintln!(
+                "keyward: error: {}",
+                sanitize::for_terminal(&format!("{e:#}"))
+            );
             Outcome::Error
         }
     };
@@ -57,8 +64,10 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> Result<Outcome> {
@@ -123,12 +132,18 @@ fn emit(o: &OutputArgs, records: &[Record], stats: &Stats) -> Result<()> {
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
-    let style = Style { format: o.format, show_secrets: o.show_secrets, color };
+    let style = Style {
+        format: o.format,
+        show_secrets: o.show_secrets,
+        color,
+    };
     match &o.output {
         Some(path) => {
             let mut file = create_report_file(path)?;
-            report::write(&mut file, records, stats, style).with_context(|| format!("writing {}", path.display()))?;
-            file.flush().with_context(|| format!("writing {}", path.display()))?;
+            report::write(&mut file, records, stats, style)
+                .with_context(|| format!("writing {}", path.display()))?;
+            file.flush()
+                .with_context(|| format!("writing {}", path.display()))?;
         }
         None => {
             let stdout = io::stdout();
@@ -152,5 +167,6 @@ fn create_report_file(path: &Path) -> Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(path).with_context(|| format!("cannot create {}", path.display()))
+    opts.open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
 }

@@ -14,7 +14,12 @@ pub fn is_binary(bytes: &[u8]) -> bool {
 }
 
 /// Matches `bytes` found at `path` and returns the records to report.
-pub fn scan_blob(matcher: &Matcher, scratch: &mut Scratch, path: &str, bytes: &[u8]) -> Vec<Record> {
+pub fn scan_blob(
+    matcher: &Matcher,
+    scratch: &mut Scratch,
+    path: &str,
+    bytes: &[u8],
+) -> Vec<Record> {
     let findings = matcher.scan(bytes, scratch);
     if findings.is_empty() {
         return Vec::new();
@@ -24,6 +29,14 @@ pub fn scan_blob(matcher: &Matcher, scratch: &mut Scratch, path: &str, bytes: &[
     findings
         .into_iter()
         .filter(|f| !(lock_file && matcher.rules()[f.rule].spec.generic))
-        .map(|f| Record::new(&matcher.rules()[f.rule], path.to_string(), f.line, f.column, f.secret))
+        .map(|f| {
+            Record::new(
+                &matcher.rules()[f.rule],
+                path.to_string(),
+                f.line,
+                f.column,
+                f.secret,
+            )
+        })
         .collect()
 }

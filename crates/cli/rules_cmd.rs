@@ -68,7 +68,11 @@ pub fn run(cmd: RulesCommand) -> Result<Outcome> {
                 summary.problems.len(),
                 if summary.problems.len() == 1 { "" } else { "s" }
             );
-            Ok(if summary.problems.is_empty() { Outcome::Clean } else { Outcome::Error })
+            Ok(if summary.problems.is_empty() {
+                Outcome::Clean
+            } else {
+                Outcome::Error
+            })
         }
     }
 }

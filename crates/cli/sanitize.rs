@@ -3,7 +3,9 @@
 
 /// Replaces control characters (escape sequences included) with `?`.
 pub fn for_terminal(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 #[cfg(test)]

@@ -71,7 +71,9 @@ pub fn run(opts: &ScanOptions, matcher: &Matcher) -> ScanResult {
             }
         }
     });
-    result.records.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule)));
+    result.records.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
+    });
     result.skipped.sort();
     result
 }
@@ -106,9 +108,20 @@ fn walk(root: &Path, opts: &ScanOptions, matcher: &Matcher, tx: &Sender<Msg>) {
         .threads(opts.threads)
         .filter_entry(|e| e.file_name() != ".git");
     if opts.gitignore {
-        builder.git_ignore(true).git_exclude(true).git_global(true).ignore(true).parents(true).require_git(false);
+        builder
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(true)
+            .ignore(true)
+            .parents(true)
+            .require_git(false);
     }
-    let mut visitors = Visitors { root, opts, matcher, tx: tx.clone() };
+    let mut visitors = Visitors {
+        root,
+        opts,
+        matcher,
+        tx: tx.clone(),
+    };
     builder.build_parallel().visit(&mut visitors);
 }
 
@@ -143,7 +156,9 @@ struct Worker<'a> {
 
 impl Drop for Worker<'_> {
     fn drop(&mut self) {
-        let _ = self.tx.send(Msg::Stats(Box::new(std::mem::take(&mut self.stats))));
+        let _ = self
+            .tx
+            .send(Msg::Stats(Box::new(std::mem::take(&mut self.stats))));
     }
 }
 
@@ -222,7 +237,11 @@ fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
-    Ok(if bytes.len() as u64 > limit { None } else { Some(bytes) })
+    Ok(if bytes.len() as u64 > limit {
+        None
+    } else {
+        Some(bytes)
+    })
 }
 
 /// The path as reported: relative to a directory root, or as given for a file root.
@@ -232,7 +251,11 @@ fn display_path(root: &Path, path: &Path) -> String {
         _ => path,
     };
     let s = rel.to_string_lossy();
-    if std::path::MAIN_SEPARATOR == '/' { s.into_owned() } else { s.replace(std::path::MAIN_SEPARATOR, "/") }
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
 }
 
 fn describe_walk_error(err: &ignore::Error) -> (String, &'static str) {
@@ -247,5 +270,8 @@ fn describe_walk_error(err: &ignore::Error) -> (String, &'static str) {
         }
     }
     let (path, reason) = inner(err, None);
-    (path.map_or_else(|| err.to_string(), |p| p.to_string_lossy().into_owned()), reason)
+    (
+        path.map_or_else(|| err.to_string(), |p| p.to_string_lossy().into_owned()),
+        reason,
+    )
 }

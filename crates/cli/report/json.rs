@@ -109,7 +109,10 @@ struct Document<'a> {
 
 /// `{"findings": [...], "stats": {...}}`.
 pub fn write(out: &mut dyn Write, records: &[Record], stats: &Stats, show: bool) -> io::Result<()> {
-    let doc = Document { findings: records.iter().map(|r| finding(r, show)).collect(), stats };
+    let doc = Document {
+        findings: records.iter().map(|r| finding(r, show)).collect(),
+        stats,
+    };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }

@@ -107,7 +107,11 @@ impl Record {
 
     /// The secret as it may be printed.
     pub fn shown_secret(&self, show: bool) -> String {
-        if show { self.secret.expose().to_string() } else { self.secret.redacted() }
+        if show {
+            self.secret.expose().to_string()
+        } else {
+            self.secret.redacted()
+        }
     }
 }
 
@@ -199,7 +203,12 @@ pub struct Style {
 }
 
 /// Writes `records` (already sorted) and `stats` in the chosen format.
-pub fn write(out: &mut dyn Write, records: &[Record], stats: &Stats, style: Style) -> io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    records: &[Record],
+    stats: &Stats,
+    style: Style,
+) -> io::Result<()> {
     match style.format {
         Format::Text => text::write(out, records, style),
         Format::Json => json::write(out, records, stats, style.show_secrets),
@@ -210,7 +219,11 @@ pub fn write(out: &mut dyn Write, records: &[Record], stats: &Stats, style: Styl
 /// The one-line summary printed on standard error.
 pub fn summary(records: &[Record], stats: &Stats) -> String {
     let mb = stats.bytes_scanned as f64 / 1e6;
-    let unit = if stats.history.is_some() { "blob" } else { "file" };
+    let unit = if stats.history.is_some() {
+        "blob"
+    } else {
+        "file"
+    };
     let mut s = format!(
         "{} finding{} in {} {unit}{} scanned ({mb:.1} MB, {} ms)",
         records.len(),
@@ -220,10 +233,18 @@ pub fn summary(records: &[Record], stats: &Stats) -> String {
         stats.duration_ms,
     );
     if let Some(h) = &stats.history {
-        s.push_str(&format!(", {} commit{} walked", h.commits, if h.commits == 1 { "" } else { "s" }));
+        s.push_str(&format!(
+            ", {} commit{} walked",
+            h.commits,
+            if h.commits == 1 { "" } else { "s" }
+        ));
     }
     if stats.skipped_total() > 0 {
-        let parts: Vec<String> = stats.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let parts: Vec<String> = stats
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
         s.push_str(&format!("; skipped {}", parts.join(", ")));
     }
     s

@@ -34,7 +34,11 @@ pub fn write(out: &mut dyn Write, records: &[Record], style: Style) -> io::Resul
                 r.severity
             )?;
         } else {
-            writeln!(out, "{path}:{}:{}  {}  {}  {secret}{origin}", r.line, r.column, r.rule, r.severity)?;
+            writeln!(
+                out,
+                "{path}:{}:{}  {}  {}  {secret}{origin}",
+                r.line, r.column, r.rule, r.severity
+            )?;
         }
     }
     Ok(())
@@ -43,7 +47,9 @@ pub fn write(out: &mut dyn Write, records: &[Record], style: Style) -> io::Resul
 /// `  commit abc1234 by Name <email> 2024-05-01T13:45:00+02:00 (not at HEAD, 3 occurrences)`
 /// for history findings; empty otherwise.
 fn git_origin(r: &Record) -> String {
-    let Some(g) = r.git.as_deref() else { return String::new() };
+    let Some(g) = r.git.as_deref() else {
+        return String::new();
+    };
     let mut s = match &g.commit {
         Some(c) => format!(
             "  commit {} by {} <{}> {}",
@@ -59,7 +65,14 @@ fn git_origin(r: &Record) -> String {
         notes.push("shallow boundary: may be older".to_string());
     }
     if !g.unreachable {
-        notes.push(if g.in_head { "still at HEAD" } else { "not at HEAD" }.to_string());
+        notes.push(
+            if g.in_head {
+                "still at HEAD"
+            } else {
+                "not at HEAD"
+            }
+            .to_string(),
+        );
     }
     if g.occurrences.len() > 1 {
         notes.push(format!("{} occurrences", g.occurrences.len()));
