@@ -138,6 +138,12 @@ pub fn run(args: HistoryArgs) -> Result<Outcome> {
             );
         }
         if o.verbose {
+            let phases: Vec<String> = st
+                .timings
+                .iter()
+                .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
+                .collect();
+            eprintln!("keyward: timings: {}", phases.join(", "));
             for n in &st.notes {
                 eprintln!("keyward: note: {}", for_terminal(n));
             }

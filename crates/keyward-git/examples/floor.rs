@@ -23,6 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.blobs,
         stats.bytes_scanned as f64 / 1e6
     );
+    for (phase, d) in &stats.timings {
+        println!("  {phase}: {:.2} s", d.as_secs_f64());
+    }
     for u in &stats.unreadable {
         println!("unreadable {}: {}", u.id, u.reason);
     }

@@ -7,12 +7,13 @@ use keyward_core::{Matcher, Scratch, Secret};
 
 use crate::commits::{self, CommitMeta, CommitSource};
 use crate::error::Error;
+use crate::forest::{ForestBuilder, IdBuild};
 use crate::id::{BlobId, CommitId};
-use crate::objects::{self, PassOptions, Visit};
+use crate::objects::{ObjectDb, PassOptions, Stage, Visit};
 use crate::parse::{self, RawCommit};
 use crate::progress::{Phase, Progress};
 use crate::provenance::{
-    BlobFinding, add_unreachable, finish, head_blobs, holders, introductions, occurrences,
+    BlobFinding, add_unreachable, finish, holders, introductions_from, occurrences,
 };
 use crate::repo::Repository;
 use crate::stats::ScanStats;
@@ -253,14 +254,10 @@ fn scan_all(
         max_blob_size: opts.max_blob_size,
     };
     let local = repo.inner.to_thread_local();
-    let mut stats = objects::run(
-        repo.inner.objects_dir(),
-        &repo.inner,
-        pass,
-        pool,
-        &visitor,
-        progress,
-    );
+    let clock = std::time::Instant::now();
+    let db = ObjectDb::open(repo.inner.objects_dir());
+    progress.start(Phase::Objects, db.total());
+    let mut stats = db.run(Stage::Content, &repo.inner, pass, pool, &visitor, progress);
     let found = visitor
         .found
         .into_inner()
@@ -269,7 +266,33 @@ fn scan_all(
         .commits
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
+    stats.time("blobs", clock);
 
+    let clock = std::time::Instant::now();
+    let blobs: Vec<BlobId> = found.keys().copied().collect();
+    let interest: HashMap<BlobId, u32, IdBuild> = blobs
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (*b, i as u32))
+        .collect();
+    let builder = ForestBuilder::new(
+        if blobs.is_empty() {
+            Vec::new()
+        } else {
+            db.tree_ids()
+        },
+        &interest,
+    );
+    if !blobs.is_empty() {
+        let st = db.run(Stage::Trees, &repo.inner, pass, pool, &builder, progress);
+        stats.merge(&st);
+    }
+    drop(db);
+    let forest = builder.into_forest(blobs);
+    stats.gitlinks = forest.gitlinks;
+    stats.time("trees", clock);
+
+    let clock = std::time::Instant::now();
     let tips = match tips {
         Some(t) => t,
         None => repo
@@ -286,10 +309,17 @@ fn scan_all(
     let mut source = CommitSource::new(known, Some(&local));
     let graph = commits::walk(&tips, None, &shallow, &mut source);
     stats.commits = graph.nodes.len() as u64;
-    let interest: HashSet<BlobId> = found.keys().copied().collect();
-    let intros = introductions(repo, &graph, Some(&interest), pool, progress, &mut stats).0;
+    progress.start(Phase::Commits, graph.nodes.len() as u64);
+    let intros = introductions_from(&graph, &forest);
+    progress.step(graph.nodes.len() as u64);
+    stats.time("commits", clock);
 
-    let head_blobs = head_blobs(repo, &mut source, &mut stats);
+    let mut head_blobs: HashSet<BlobId> = HashSet::new();
+    if let Some(head) = repo.head().and_then(|h| source.get(CommitId::from_gix(&h)))
+        && let Some(root) = forest.tree(head.tree)
+    {
+        forest.all_blobs(root, &mut head_blobs);
+    }
     let contains = |blob: &BlobId, secret: &Secret| {
         found
             .get(blob)
@@ -336,12 +366,12 @@ pub fn rebuild_objects(
         threads: pool.current_num_threads(),
         max_blob_size: u64::MAX,
     };
-    Ok(objects::run(
-        repo.inner.objects_dir(),
-        &repo.inner,
-        pass,
-        &pool,
-        &Nothing,
-        progress,
-    ))
+    let clock = std::time::Instant::now();
+    let db = ObjectDb::open(repo.inner.objects_dir());
+    let mut stats = db.run(Stage::Content, &repo.inner, pass, &pool, &Nothing, progress);
+    stats.time("blobs and commits", clock);
+    let clock = std::time::Instant::now();
+    stats.merge(&db.run(Stage::Trees, &repo.inner, pass, &pool, &Nothing, progress));
+    stats.time("trees", clock);
+    Ok(stats)
 }

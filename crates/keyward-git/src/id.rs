@@ -80,6 +80,10 @@ impl TreeId {
     pub(crate) fn to_hex(self) -> String {
         to_hex(&self.0)
     }
+
+    pub(crate) fn from_gix(id: &gix::oid) -> TreeId {
+        TreeId(BlobId::from_gix(id).0)
+    }
 }
 
 fn to_hex(bytes: &[u8; 20]) -> String {

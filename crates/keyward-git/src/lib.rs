@@ -51,6 +51,7 @@
 mod commits;
 mod date;
 mod error;
+mod forest;
 mod history;
 mod id;
 mod objects;

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use gix::odb::pack;
 use rayon::prelude::*;
 
-use crate::id::{BlobId, CommitId};
+use crate::id::{BlobId, CommitId, TreeId};
 use crate::progress::Progress;
 use crate::stats::{ScanStats, Unreadable};
 
@@ -36,6 +36,8 @@ pub(crate) trait Visit: Sync {
     fn blob(&self, state: &mut Self::State, id: BlobId, data: &[u8]);
     /// A commit object.
     fn commit(&self, state: &mut Self::State, id: CommitId, data: &[u8]);
+    /// A tree object (only in the [`Stage::Trees`] run).
+    fn tree(&self, _state: &mut Self::State, _id: TreeId, _data: &[u8]) {}
     /// A worker is done: collect what its state holds.
     fn finish(&self, state: Self::State);
 }
@@ -156,6 +158,12 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
             self.shared.visit.commit(state, id, data);
         }
     }
+
+    fn tree(&mut self, id: TreeId, data: &[u8]) {
+        if let Some(state) = self.state.as_mut() {
+            self.shared.visit.tree(state, id, data);
+        }
+    }
 }
 
 impl<V: Visit> Clone for Worker<'_, '_, V> {
@@ -175,67 +183,154 @@ impl<V: Visit> Drop for Worker<'_, '_, V> {
     }
 }
 
-/// Runs the pass over every object of `objects_dir` (and its alternates). `odb` reads the
-/// objects that the delta-tree walk could not (a corrupt pack).
-pub(crate) fn run<V: Visit>(
-    objects_dir: &Path,
-    odb: &gix::ThreadSafeRepository,
-    opts: PassOptions,
-    pool: &rayon::ThreadPool,
-    visit: &V,
-    progress: &Progress,
-) -> ScanStats {
-    let shared = Shared {
-        visit,
-        opts,
-        progress,
-        pool,
-        stats: Mutex::new(ScanStats::default()),
-    };
-    let dirs = object_dirs(objects_dir);
-    let mut packs = Vec::new();
-    let mut problems = Vec::new();
-    for dir in &dirs {
-        for idx in pack_indexes(dir) {
-            match open_pack(&idx) {
-                Ok(p) => packs.push(p),
-                Err(message) => problems.push(Unreadable {
-                    id: idx.display().to_string(),
-                    reason: message,
-                }),
-            }
+/// Which objects a run of the pass rebuilds. Git deltas never cross object types, so each
+/// delta chain, and so each delta tree, belongs to one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Blobs and commits (and entries whose type cannot be told: their errors show there).
+    Content,
+    /// Trees.
+    Trees,
+}
+
+const UNKNOWN: u8 = 0;
+const COMMIT: u8 = 1;
+const TREE: u8 = 2;
+const BLOB: u8 = 3;
+const TAG: u8 = 4;
+
+impl Stage {
+    fn wants(self, kind: u8) -> bool {
+        match self {
+            Stage::Content => matches!(kind, UNKNOWN | COMMIT | BLOB),
+            Stage::Trees => kind == TREE,
         }
     }
-    let loose: Vec<(PathBuf, gix::ObjectId)> = dirs
-        .iter()
-        .flat_map(|dir| {
-            let store = gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1);
-            store
-                .iter()
-                .filter_map(Result::ok)
-                .map(|id| (dir.clone(), id))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let total = packs
-        .iter()
-        .map(|p| u64::from(p.index.num_objects()))
-        .sum::<u64>()
-        + loose.len() as u64;
-    progress.start(crate::progress::Phase::Objects, total);
+}
 
-    for (i, p) in packs.iter().enumerate() {
-        let duplicate = duplicates(&p.index, &packs[..i]);
-        walk_pack(p, &duplicate, &shared, odb);
+/// A pack with what the stages need to know about its entries, by index position.
+struct PackInfo {
+    pack: Pack,
+    /// Also in an earlier pack: rebuilt (it may be a base) but not visited.
+    duplicate: Vec<bool>,
+    /// The object type of each entry (a delta's is its chain's base type).
+    kinds: Vec<u8>,
+}
+
+/// Every pack and loose object of a repository, opened once for the stages of the pass.
+pub(crate) struct ObjectDb {
+    packs: Vec<PackInfo>,
+    loose: Vec<(PathBuf, gix::ObjectId)>,
+    problems: Vec<Unreadable>,
+}
+
+impl ObjectDb {
+    /// Opens the packs of `objects_dir` and its alternates and lists their loose objects.
+    pub(crate) fn open(objects_dir: &Path) -> ObjectDb {
+        let dirs = object_dirs(objects_dir);
+        let mut packs: Vec<PackInfo> = Vec::new();
+        let mut problems = Vec::new();
+        for dir in &dirs {
+            for idx in pack_indexes(dir) {
+                match open_pack(&idx) {
+                    Ok(pack) => {
+                        let earlier: Vec<&Pack> = packs.iter().map(|p| &p.pack).collect();
+                        let duplicate = duplicates(&pack.index, &earlier);
+                        let kinds = entry_kinds(&pack);
+                        packs.push(PackInfo {
+                            pack,
+                            duplicate,
+                            kinds,
+                        });
+                    }
+                    Err(message) => problems.push(Unreadable {
+                        id: idx.display().to_string(),
+                        reason: message,
+                    }),
+                }
+            }
+        }
+        let loose = dirs
+            .iter()
+            .flat_map(|dir| {
+                let store = gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1);
+                store
+                    .iter()
+                    .filter_map(Result::ok)
+                    .map(|id| (dir.clone(), id))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ObjectDb {
+            packs,
+            loose,
+            problems,
+        }
     }
-    walk_loose(&loose, &packs, &shared);
 
-    let mut stats = shared.stats.into_inner().unwrap_or_else(|e| e.into_inner());
-    stats.packs = packs.len() as u64;
-    stats.loose_objects = loose.len() as u64;
-    stats.objects = total;
-    stats.unreadable.extend(problems);
-    stats
+    /// Packed entries plus loose objects.
+    pub(crate) fn total(&self) -> u64 {
+        self.packs
+            .iter()
+            .map(|p| u64::from(p.pack.index.num_objects()))
+            .sum::<u64>()
+            + self.loose.len() as u64
+    }
+
+    /// The id of every tree in the database (packed ones from the entry headers; loose ones
+    /// from their object headers).
+    pub(crate) fn tree_ids(&self) -> Vec<TreeId> {
+        let mut out = Vec::new();
+        for p in &self.packs {
+            for i in 0..p.pack.index.num_objects() {
+                if p.kinds[i as usize] == TREE
+                    && !p.duplicate.get(i as usize).copied().unwrap_or(false)
+                {
+                    out.push(TreeId::from_gix(p.pack.index.oid_at_index(i)));
+                }
+            }
+        }
+        for (dir, id) in &self.loose {
+            let store = gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1);
+            if let Ok(Some((_, gix::objs::Kind::Tree))) = store.try_header(id) {
+                out.push(TreeId::from_gix(id));
+            }
+        }
+        out
+    }
+
+    /// Runs one stage of the pass: rebuilds the stage's objects and hands them to `visit`.
+    /// `odb` reads the objects that a delta-tree walk could not (a corrupt pack).
+    pub(crate) fn run<V: Visit>(
+        &self,
+        stage: Stage,
+        odb: &gix::ThreadSafeRepository,
+        opts: PassOptions,
+        pool: &rayon::ThreadPool,
+        visit: &V,
+        progress: &Progress,
+    ) -> ScanStats {
+        let shared = Shared {
+            visit,
+            opts,
+            progress,
+            pool,
+            stats: Mutex::new(ScanStats::default()),
+        };
+        for p in &self.packs {
+            walk_pack(p, stage, &shared, odb);
+        }
+        let packs: Vec<&Pack> = self.packs.iter().map(|p| &p.pack).collect();
+        walk_loose(&self.loose, &packs, stage, &shared);
+        let mut stats = shared.stats.into_inner().unwrap_or_else(|e| e.into_inner());
+        if stage == Stage::Content {
+            stats.packs = self.packs.len() as u64;
+            stats.loose_objects = self.loose.len() as u64;
+            stats.objects = self.total();
+            stats.unreadable.extend(self.problems.iter().cloned());
+        }
+        stats
+    }
 }
 
 fn open_pack(idx: &Path) -> Result<Pack, String> {
@@ -246,7 +341,7 @@ fn open_pack(idx: &Path) -> Result<Pack, String> {
 }
 
 /// For each entry of `index` (by index position): is the object also in an earlier pack?
-fn duplicates(index: &pack::index::File, earlier: &[Pack]) -> Vec<bool> {
+fn duplicates(index: &pack::index::File, earlier: &[&Pack]) -> Vec<bool> {
     if earlier.is_empty() {
         return Vec::new();
     }
@@ -258,49 +353,125 @@ fn duplicates(index: &pack::index::File, earlier: &[Pack]) -> Vec<bool> {
         .collect()
 }
 
+/// The type of every entry, from the entry headers alone (nothing inflated): a base's type
+/// is in its header, and a delta has its base's type. Offset deltas point backwards, so one
+/// pass in offset order settles them; ref deltas may point anywhere and are settled after.
+fn entry_kinds(p: &Pack) -> Vec<u8> {
+    use pack::data::entry::Header;
+    let index = &p.index;
+    let n = index.num_objects();
+    let mut by_offset: Vec<(u64, u32)> =
+        (0..n).map(|i| (index.pack_offset_at_index(i), i)).collect();
+    by_offset.sort_unstable();
+    let mut kinds = vec![UNKNOWN; n as usize];
+    let mut pending: Vec<(u32, u32)> = Vec::new(); // (entry, its base), both index positions
+    for &(offset, i) in &by_offset {
+        let Ok(entry) = p.data.entry(offset) else {
+            continue;
+        };
+        let base = match entry.header {
+            Header::Commit => {
+                kinds[i as usize] = COMMIT;
+                continue;
+            }
+            Header::Tree => {
+                kinds[i as usize] = TREE;
+                continue;
+            }
+            Header::Blob => {
+                kinds[i as usize] = BLOB;
+                continue;
+            }
+            Header::Tag => {
+                kinds[i as usize] = TAG;
+                continue;
+            }
+            Header::OfsDelta { base_distance } => entry
+                .checked_base_pack_offset(base_distance)
+                .and_then(|o| by_offset.binary_search_by_key(&o, |&(off, _)| off).ok())
+                .map(|k| by_offset[k].1),
+            Header::RefDelta { base_id } => index.lookup(base_id.as_ref()),
+        };
+        match base {
+            Some(b) if kinds[b as usize] != UNKNOWN => kinds[i as usize] = kinds[b as usize],
+            Some(b) => pending.push((i, b)),
+            None => {}
+        }
+    }
+    // Forward references: repeat until nothing changes (chains are short in practice).
+    let mut changed = true;
+    while changed && !pending.is_empty() {
+        changed = false;
+        pending.retain(|&(i, b)| {
+            if kinds[b as usize] == UNKNOWN {
+                return true;
+            }
+            kinds[i as usize] = kinds[b as usize];
+            changed = true;
+            false
+        });
+    }
+    kinds
+}
+
 fn walk_pack<V: Visit>(
-    p: &Pack,
-    duplicate: &[bool],
+    p: &PackInfo,
+    stage: Stage,
     shared: &Shared<'_, V>,
     odb: &gix::ThreadSafeRepository,
 ) {
-    let n = p.index.num_objects() as usize;
+    let n = p.pack.index.num_objects() as usize;
     let done: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
-    if let Err(message) = traverse(p, duplicate, &done, shared) {
+    if let Err(message) = traverse(p, stage, &done, shared) {
         let left: Vec<u32> = (0..n as u32)
-            .filter(|&i| !done[i as usize].load(Ordering::Relaxed))
+            .filter(|&i| {
+                stage.wants(p.kinds[i as usize]) && !done[i as usize].load(Ordering::Relaxed)
+            })
             .collect();
         if let Ok(mut stats) = shared.stats.lock() {
             stats.notes.push(format!(
                 "pack {}: delta-tree walk failed ({message}); reading its {} remaining objects one by one",
-                p.data.path().display(),
+                p.pack.data.path().display(),
                 left.len()
             ));
         }
         let ids: Vec<gix::ObjectId> = left
             .into_iter()
-            .filter(|&i| !duplicate.get(i as usize).copied().unwrap_or(false))
-            .map(|i| p.index.oid_at_index(i).to_owned())
+            .filter(|&i| !p.duplicate.get(i as usize).copied().unwrap_or(false))
+            .map(|i| p.pack.index.oid_at_index(i).to_owned())
             .collect();
-        read_one_by_one(&ids, shared, || Odb(odb.to_thread_local()));
+        read_one_by_one(&ids, stage, shared, || Odb(odb.to_thread_local()));
     }
 }
 
-/// The delta-tree walk of one pack. Marks each entry it reaches in `done`.
+/// The delta-tree walk of the entries of one pack that `stage` wants. Marks each entry it
+/// reaches in `done`.
 fn traverse<V: Visit>(
-    p: &Pack,
-    duplicate: &[bool],
+    p: &PackInfo,
+    stage: Stage,
     done: &[AtomicBool],
     shared: &Shared<'_, V>,
 ) -> Result<(), String> {
-    let index = &p.index;
+    let index = &p.pack.index;
     let mut by_offset: Vec<(u64, u32)> = (0..index.num_objects())
+        .filter(|&i| stage.wants(p.kinds[i as usize]))
         .map(|i| (index.pack_offset_at_index(i), i))
         .collect();
+    if by_offset.is_empty() {
+        return Ok(());
+    }
     by_offset.sort_unstable();
+    // gix reads the first header where the pack's entries begin, whatever offset it is given:
+    // keep the pack's first entry (never a delta) in every stage; it is not visited here
+    // unless the stage wants it.
+    if let Some(first) = (0..index.num_objects()).min_by_key(|&i| index.pack_offset_at_index(i))
+        && by_offset[0].1 != first
+    {
+        by_offset.insert(0, (index.pack_offset_at_index(first), first));
+    }
     let interrupt = AtomicBool::new(false);
     let tree = pack::cache::delta::Tree::from_offsets_in_pack(
-        p.data.path(),
+        p.pack.data.path(),
         by_offset.iter().map(|&(_, i)| i),
         &|&i| index.pack_offset_at_index(i),
         &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
@@ -312,23 +483,27 @@ fn traverse<V: Visit>(
     drop(by_offset);
     let mut worker = Worker::new(shared);
     let progress = shared.progress;
+    let duplicate = &p.duplicate;
+    let kinds = &p.kinds;
     let inspect = move |pos: &mut u32,
                         _: &dyn gix::progress::Progress,
                         ctx: pack::cache::delta::traverse::Context<'_>| {
         let i = *pos as usize;
+        if !stage.wants(kinds[i]) {
+            return Ok(());
+        }
         done[i].store(true, Ordering::Relaxed);
         progress.step(1);
         if duplicate.get(i).copied().unwrap_or(false) {
             return Ok(());
         }
+        let id = index.oid_at_index(*pos);
         match ctx.entry.header.as_kind() {
-            Some(gix::objs::Kind::Blob) => {
-                worker.blob(BlobId::from_gix(index.oid_at_index(*pos)), ctx.decompressed)
+            Some(gix::objs::Kind::Blob) => worker.blob(BlobId::from_gix(id), ctx.decompressed),
+            Some(gix::objs::Kind::Commit) => {
+                worker.commit(CommitId::from_gix(id), ctx.decompressed)
             }
-            Some(gix::objs::Kind::Commit) => worker.commit(
-                CommitId::from_gix(index.oid_at_index(*pos)),
-                ctx.decompressed,
-            ),
+            Some(gix::objs::Kind::Tree) => worker.tree(TreeId::from_gix(id), ctx.decompressed),
             _ => {}
         }
         Ok(())
@@ -336,8 +511,8 @@ fn traverse<V: Visit>(
     let mut size_progress = gix::progress::Discard;
     tree.traverse(
         |slice, data: &pack::data::File| data.entry_slice(slice),
-        &p.data,
-        p.data.pack_end() as u64,
+        &p.pack.data,
+        p.pack.data.pack_end() as u64,
         inspect,
         pack::cache::delta::traverse::Options {
             object_progress: Box::new(gix::progress::Discard),
@@ -400,6 +575,7 @@ impl Source for gix::odb::loose::Store {
 /// is skipped without being inflated, and trees and tags are not read at all.
 fn read_one_by_one<V: Visit, S: Source>(
     ids: &[gix::ObjectId],
+    stage: Stage,
     shared: &Shared<'_, V>,
     source: impl Fn() -> S + Sync + Send,
 ) {
@@ -407,8 +583,7 @@ fn read_one_by_one<V: Visit, S: Source>(
         ids.par_iter().for_each_init(
             || (Worker::new(shared), source(), Vec::new()),
             |(worker, source, buf), id| {
-                shared.progress.step(1);
-                read_one(worker, source, id, buf);
+                read_one(worker, source, stage, id, buf);
             },
         );
     });
@@ -417,46 +592,74 @@ fn read_one_by_one<V: Visit, S: Source>(
 fn read_one<V: Visit, S: Source>(
     worker: &mut Worker<'_, '_, V>,
     source: &S,
+    stage: Stage,
     id: &gix::oid,
     buf: &mut Vec<u8>,
 ) {
+    let progress = worker.shared.progress;
     let unreadable = |worker: &mut Worker<'_, '_, V>, reason: String| {
-        worker.stats.unreadable.push(Unreadable {
-            id: id.to_string(),
-            reason,
-        });
+        // Each object is read in one stage only; a header that cannot be read is reported
+        // by the first.
+        if stage == Stage::Content {
+            progress.step(1);
+            worker.stats.unreadable.push(Unreadable {
+                id: id.to_string(),
+                reason,
+            });
+        }
     };
     let (kind, size) = match source.header(id) {
         Ok(Some(h)) => h,
         Ok(None) => return unreadable(worker, "object not found".into()),
         Err(e) => return unreadable(worker, e),
     };
-    match kind {
-        gix::objs::Kind::Blob if size > worker.shared.opts.max_blob_size => {
-            worker.stats.blobs += 1;
-            worker.stats.skip(Skip::TooLarge.reason());
+    let code = match kind {
+        gix::objs::Kind::Blob => BLOB,
+        gix::objs::Kind::Commit => COMMIT,
+        gix::objs::Kind::Tree => TREE,
+        gix::objs::Kind::Tag => TAG,
+    };
+    if !stage.wants(code) {
+        if stage == Stage::Content && code == TAG {
+            progress.step(1);
         }
-        gix::objs::Kind::Blob | gix::objs::Kind::Commit => match source.read(id, buf) {
-            Ok(Some(gix::objs::Kind::Blob)) => worker.blob(BlobId::from_gix(id), buf),
-            Ok(Some(gix::objs::Kind::Commit)) => worker.commit(CommitId::from_gix(id), buf),
-            Ok(Some(_)) => {}
-            Ok(None) => unreadable(worker, "object not found".into()),
-            Err(e) => unreadable(worker, e),
-        },
-        gix::objs::Kind::Tree | gix::objs::Kind::Tag => {}
+        return;
+    }
+    progress.step(1);
+    if code == BLOB && size > worker.shared.opts.max_blob_size {
+        worker.stats.blobs += 1;
+        worker.stats.skip(Skip::TooLarge.reason());
+        return;
+    }
+    match source.read(id, buf) {
+        Ok(Some(gix::objs::Kind::Blob)) => worker.blob(BlobId::from_gix(id), buf),
+        Ok(Some(gix::objs::Kind::Commit)) => worker.commit(CommitId::from_gix(id), buf),
+        Ok(Some(gix::objs::Kind::Tree)) => worker.tree(TreeId::from_gix(id), buf),
+        Ok(Some(_)) => {}
+        Ok(None) => worker.stats.unreadable.push(Unreadable {
+            id: id.to_string(),
+            reason: "object not found".into(),
+        }),
+        Err(e) => worker.stats.unreadable.push(Unreadable {
+            id: id.to_string(),
+            reason: e,
+        }),
     }
 }
 
 /// Loose objects that no pack holds.
 fn walk_loose<V: Visit>(
     loose: &[(PathBuf, gix::ObjectId)],
-    packs: &[Pack],
+    packs: &[&Pack],
+    stage: Stage,
     shared: &Shared<'_, V>,
 ) {
     let mut by_dir: Vec<(&PathBuf, Vec<gix::ObjectId>)> = Vec::new();
     for (dir, id) in loose {
         if packs.iter().any(|p| p.index.lookup(id).is_some()) {
-            shared.progress.step(1);
+            if stage == Stage::Content {
+                shared.progress.step(1);
+            }
             continue;
         }
         match by_dir.last_mut() {
@@ -465,7 +668,7 @@ fn walk_loose<V: Visit>(
         }
     }
     for (dir, ids) in by_dir {
-        read_one_by_one(&ids, shared, || {
+        read_one_by_one(&ids, stage, shared, || {
             gix::odb::loose::Store::at(dir.clone(), gix::hash::Kind::Sha1)
         });
     }

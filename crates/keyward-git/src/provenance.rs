@@ -8,6 +8,7 @@ use keyward_core::{Matcher, Secret};
 use rayon::prelude::*;
 
 use crate::commits::{self, CommitSource, Graph};
+use crate::forest::Forest;
 use crate::history::{Occurrence, SecretReport, UnreachableBlob};
 use crate::id::{BlobId, CommitId};
 use crate::progress::{Phase, Progress};
@@ -66,26 +67,55 @@ pub(crate) fn head_blobs(
     out.into_iter().map(|(_, b)| b).collect()
 }
 
+/// The (path, blob) pairs of interest each commit of `graph` introduced: diffs against the
+/// first parent over the in-memory forest, then, for each pair, a lookup of the path in the
+/// other parents. No object is read.
+pub(crate) fn introductions_from(graph: &Graph, forest: &Forest) -> Vec<Intro> {
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    for (index, node) in graph.nodes.iter().enumerate() {
+        let Some(root) = forest.tree(node.tree) else {
+            continue;
+        };
+        let parents: Vec<Option<u32>> = node.parent_trees.iter().map(|&t| forest.tree(t)).collect();
+        let first = parents.first().copied().flatten();
+        let mut found: Vec<(Vec<u32>, u32, Option<u32>)> = Vec::new();
+        forest.diff(first, root, &mut path, &mut |p, blob, old| {
+            found.push((p.to_vec(), blob, old))
+        });
+        for (p, blob, old) in found {
+            let mut parent_blobs: Vec<u32> = old.into_iter().collect();
+            for other in parents.iter().skip(1).flatten() {
+                parent_blobs.extend(forest.blob_at(*other, &p));
+            }
+            if parent_blobs.contains(&blob) {
+                continue; // a merge bringing in a parent's version
+            }
+            out.push(Intro {
+                node: index as u32,
+                path: forest.path_bytes(&p),
+                blob: forest.blob(blob),
+                parent_blobs: parent_blobs.into_iter().map(|b| forest.blob(b)).collect(),
+            });
+        }
+    }
+    out
+}
+
 /// What one worker's run of commits produced: introductions, removed blobs by commit, counts.
 type ChunkResult = (Vec<Intro>, Vec<(u32, Vec<BlobId>)>, ScanStats);
 
-/// Diffs every commit of `graph` against its first parent, in parallel, and returns the
-/// (path, blob) pairs with a blob of `interest` that each commit introduced. With no
-/// `interest` (a range), every blob counts, and the blobs each commit removed or replaced are
-/// returned too (by commit), for rename checks.
+/// Diffs every commit of `graph` (a range) against its first parent through the object
+/// database, in parallel, and returns the (path, blob) pairs each commit introduced, and the
+/// blobs each commit removed or replaced (by commit), for rename checks.
 pub(crate) fn introductions(
     repo: &Repository,
     graph: &Graph,
-    interest: Option<&HashSet<BlobId>>,
     pool: &rayon::ThreadPool,
     progress: &Progress,
     stats: &mut ScanStats,
 ) -> (Vec<Intro>, HashMap<u32, Vec<BlobId>>) {
     progress.start(Phase::Commits, graph.nodes.len() as u64);
-    if interest.is_some_and(HashSet::is_empty) {
-        progress.step(graph.nodes.len() as u64);
-        return (Vec::new(), HashMap::new());
-    }
     // Neighbours in topological order share trees: give each worker runs of them, so that
     // a commit's parent tree is still in that worker's object cache.
     let chunk = (graph.nodes.len() / (pool.current_num_threads() * 16)).clamp(16, 2048);
@@ -102,7 +132,7 @@ pub(crate) fn introductions(
                 let mut deleted = Vec::new();
                 for (k, node) in nodes.iter().enumerate() {
                     let index = (c * chunk + k) as u32;
-                    let gone = diff_commit(&mut trees, index, node, interest, &mut intros);
+                    let gone = diff_commit(&mut trees, index, node, &mut intros);
                     if !gone.is_empty() {
                         deleted.push((index, gone));
                     }
@@ -127,15 +157,13 @@ pub(crate) fn introductions(
     (intros, deleted)
 }
 
-/// The introductions of one commit; without `interest`, also the blobs it removed.
+/// The introductions of one commit, and the blobs it removed or replaced.
 fn diff_commit(
     trees: &mut Trees<'_>,
     index: u32,
     node: &commits::Node,
-    interest: Option<&HashSet<BlobId>>,
     out: &mut Vec<Intro>,
 ) -> Vec<BlobId> {
-    let deletions = interest.is_none();
     let mut changed: Vec<(Vec<u8>, BlobId, Option<BlobId>)> = Vec::new();
     let mut gone = Vec::new();
     let mut path = Vec::new();
@@ -143,16 +171,10 @@ fn diff_commit(
     trees.diff(
         first,
         Some(node.tree),
-        deletions,
+        true,
         &mut path,
         &mut |p, change| match change {
-            Change::Blob { new, old } => {
-                if interest.is_none_or(|i| i.contains(&new)) {
-                    changed.push((p.to_vec(), new, old));
-                } else if deletions && let Some(old) = old {
-                    gone.push(old);
-                }
-            }
+            Change::Blob { new, old } => changed.push((p.to_vec(), new, old)),
             Change::Deleted { old } => gone.push(old),
         },
     );
@@ -166,9 +188,7 @@ fn diff_commit(
         if parent_blobs.contains(&blob) {
             continue; // a merge bringing in a parent's version
         }
-        if deletions && let Some(old) = old {
-            gone.push(old);
-        }
+        gone.extend(old);
         out.push(Intro {
             node: index,
             path,

@@ -52,7 +52,7 @@ pub(crate) fn scan(
     };
 
     // Every blob a range commit puts at a path is of interest until matched.
-    let (intros, deleted) = introductions(repo, &graph, None, pool, progress, &mut stats);
+    let (intros, deleted) = introductions(repo, &graph, pool, progress, &mut stats);
     let unique: Vec<BlobId> = {
         let mut seen = HashSet::new();
         intros

@@ -50,11 +50,25 @@ impl Repository {
         Ok(CommitId::from_gix(&commit.id))
     }
 
-    /// The commit of HEAD, if HEAD points to one (not in a fresh repository).
+    /// The commit of HEAD. When HEAD names a branch that does not exist (a mirror cloned
+    /// from a bundle, a fresh repository), the usual default branches are tried in turn, so
+    /// that "still at HEAD" means "on the default branch".
     pub(crate) fn head(&self) -> Option<gix::ObjectId> {
         let repo = self.inner.to_thread_local();
-        let id = repo.head_id().ok()?.detach();
-        Some(id)
+        if let Ok(id) = repo.head_id() {
+            return Some(id.detach());
+        }
+        [
+            "refs/heads/main",
+            "refs/heads/master",
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/main",
+        ]
+        .iter()
+        .find_map(|name| {
+            let mut r = repo.find_reference(*name).ok()?;
+            Some(r.peel_to_id().ok()?.detach())
+        })
     }
 
     /// The shallow boundary: commits whose parents this clone does not have.

@@ -38,12 +38,19 @@ pub struct ScanStats {
     pub unreadable: Vec<Unreadable>,
     /// Other things worth saying (a pack read object by object after its walk failed).
     pub notes: Vec<String>,
+    /// Wall time of each phase, in order.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl ScanStats {
     /// Counts one skipped blob.
     pub fn skip(&mut self, reason: &'static str) {
         *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    /// Records the time since `start` as the duration of `phase`.
+    pub fn time(&mut self, phase: &'static str, start: std::time::Instant) {
+        self.timings.push((phase, start.elapsed()));
     }
 
     /// Adds another worker's counts.
