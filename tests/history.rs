@@ -1,0 +1,652 @@
+//! `keyward history` end to end, on real repositories built with the `git` command in
+//! temporary directories. Each test asserts which commit introduced each secret.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// GitHub classic tokens with valid checksums (the built-in rule verifies them).
+const T1: &str = "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";
+const T2: &str = "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";
+const T3: &str = "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";
+const T4: &str = "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";
+
+/// A repository in a temporary directory, with commits dated one minute apart.
+struct Repo {
+    dir: TempDir,
+    clock: std::cell::Cell<u64>,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let repo = Repo {
+            dir: TempDir::new().expect("temp dir"),
+            clock: std::cell::Cell::new(0),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args, &self.env())
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let t = 1_700_000_000 + 60 * self.clock.get();
+        vec![
+            ("GIT_AUTHOR_DATE".into(), format!("{t} +0000")),
+            ("GIT_COMMITTER_DATE".into(), format!("{t} +0000")),
+        ]
+    }
+
+    fn write(&self, path: &str, content: &str) {
+        let full = self.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(full, content).expect("write");
+    }
+
+    /// Stages everything and commits; returns the commit id.
+    fn commit(&self, message: &str) -> String {
+        self.commit_as(message, "Ada Lovelace", "ada@example.com")
+    }
+
+    fn commit_as(&self, message: &str, name: &str, email: &str) -> String {
+        self.clock.set(self.clock.get() + 1);
+        self.git(&["add", "-A"]);
+        let mut env = self.env();
+        env.push(("GIT_AUTHOR_NAME".into(), name.into()));
+        env.push(("GIT_AUTHOR_EMAIL".into(), email.into()));
+        git_in(
+            self.path(),
+            &["commit", "-q", "--allow-empty", "-m", message],
+            &env,
+        );
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+fn git_in(dir: &Path, args: &[&str], env: &[(String, String)]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// What `keyward history` said.
+struct Run {
+    code: i32,
+    json: Value,
+    stderr: String,
+}
+
+impl Run {
+    fn findings(&self) -> &[Value] {
+        self.json["findings"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    /// The one finding of `secret`.
+    fn finding(&self, secret: &str) -> &Value {
+        let all: Vec<&Value> = self
+            .findings()
+            .iter()
+            .filter(|f| f["secret"] == secret)
+            .collect();
+        assert_eq!(all.len(), 1, "one finding for {secret} in {:#}", self.json);
+        all[0]
+    }
+
+    fn has(&self, secret: &str) -> bool {
+        self.findings().iter().any(|f| f["secret"] == secret)
+    }
+}
+
+fn history(repo: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("keyward")
+        .expect("binary")
+        .arg("history")
+        .arg(repo)
+        .args(["--format", "json", "--show-secrets"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("keyward runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn occurrences(f: &Value) -> Vec<(String, String)> {
+    f["occurrences"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|o| {
+                    (
+                        o["commit"].as_str().unwrap_or("").to_string(),
+                        o["path"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn secret_added_then_removed_is_found_at_its_commit_and_not_at_head() {
+    let repo = Repo::new();
+    repo.write("README", "hello\n");
+    repo.commit("start");
+    repo.write("config.py", &format!("TOKEN = \"{T1}\"\n"));
+    let added = repo.commit_as("add config", "Mallory", "mallory@example.com");
+    repo.write("config.py", "TOKEN = os.environ['TOKEN']\n");
+    repo.commit("use the environment");
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let f = run.finding(T1);
+    assert_eq!(f["commit"], added.as_str());
+    assert_eq!(f["path"], "config.py");
+    assert_eq!(f["line"], 1);
+    assert_eq!(f["author"], "Mallory");
+    assert_eq!(f["email"], "mallory@example.com");
+    assert_eq!(f["date"], "2023-11-14T22:15:20+00:00");
+    assert_eq!(f["in_head"], false);
+    assert_eq!(f["unreachable"], false);
+    assert_eq!(occurrences(f), [(added, "config.py".to_string())]);
+    assert_eq!(run.json["stats"]["history"]["commits"], 3);
+}
+
+#[test]
+fn secret_on_an_unmerged_branch_is_found_and_branch_limits_the_scan() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("start");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("feature.js", &format!("const token = '{T1}';\n"));
+    let on_branch = repo.commit("feature work");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("a.txt", "b\n");
+    repo.commit("main work");
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.finding(T1)["commit"], on_branch.as_str());
+    assert_eq!(run.finding(T1)["in_head"], false);
+
+    let main_only = history(repo.path(), &["--branch", "main"]);
+    assert_eq!(main_only.code, 0, "{}", main_only.stderr);
+    assert!(main_only.findings().is_empty());
+    let feature = history(repo.path(), &["--branch", "feature"]);
+    assert_eq!(feature.finding(T1)["commit"], on_branch.as_str());
+}
+
+#[test]
+fn merge_conflict_resolution_is_attributed_to_the_merge_and_plain_merges_are_not() {
+    let repo = Repo::new();
+    repo.write("settings.ini", "key = none\n");
+    repo.commit("start");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.write("settings.ini", "key = topic\n");
+    repo.write("topic.txt", &format!("{T2}\n"));
+    let topic = repo.commit("topic");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("settings.ini", "key = main\n");
+    repo.commit("main");
+    // The merge conflicts on settings.ini; the resolution writes a secret nobody had.
+    let out = Command::new("git")
+        .args(["merge", "-q", "topic"])
+        .current_dir(repo.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git merge runs");
+    assert!(!out.status.success(), "the merge must conflict");
+    repo.write("settings.ini", &format!("key = \"{T1}\"\n"));
+    let merge = repo.commit("merge topic");
+
+    let run = history(repo.path(), &[]);
+    let resolved = run.finding(T1);
+    assert_eq!(resolved["commit"], merge.as_str());
+    assert_eq!(resolved["path"], "settings.ini");
+    assert_eq!(resolved["in_head"], true);
+    // topic.txt came in with the merge, but the topic commit introduced it.
+    let brought = run.finding(T2);
+    assert_eq!(brought["commit"], topic.as_str());
+    assert_eq!(occurrences(brought), [(topic, "topic.txt".to_string())]);
+}
+
+#[test]
+fn a_renamed_file_reports_the_first_path_with_both_as_occurrences() {
+    let repo = Repo::new();
+    repo.write("src/old.rs", &format!("const T: &str = \"{T1}\";\n"));
+    let added = repo.commit("add");
+    repo.git(&["mv", "src/old.rs", "src/new.rs"]);
+    let renamed = repo.commit("rename");
+
+    let run = history(repo.path(), &[]);
+    let f = run.finding(T1);
+    assert_eq!(f["commit"], added.as_str());
+    assert_eq!(f["path"], "src/old.rs");
+    assert_eq!(f["in_head"], true);
+    assert_eq!(
+        occurrences(f),
+        [
+            (added, "src/old.rs".to_string()),
+            (renamed, "src/new.rs".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_commit_only_a_tag_reaches_is_found() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("start");
+    repo.git(&["checkout", "-q", "--detach"]);
+    repo.write("release.env", &format!("GITHUB_TOKEN={T1}\n"));
+    let tagged = repo.commit("release build");
+    repo.git(&["tag", "-a", "v1.0", "-m", "release"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+
+    let run = history(repo.path(), &[]);
+    let f = run.finding(T1);
+    assert_eq!(f["commit"], tagged.as_str());
+    assert_eq!(f["unreachable"], false);
+    assert_eq!(f["in_head"], false);
+}
+
+#[test]
+fn a_blob_no_commit_reaches_is_reported_unreachable() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("start");
+    repo.write("leak.txt", &format!("{T1}\n"));
+    repo.commit("oops");
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let f = run.finding(T1);
+    assert_eq!(f["unreachable"], true);
+    assert!(f.get("commit").is_none());
+    assert_eq!(f["blob"].as_str().map(str::len), Some(40));
+    assert!(occurrences(f).is_empty());
+}
+
+#[test]
+fn a_commit_dropped_by_a_reset_is_found_through_the_reflog_with_its_author() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("start");
+    repo.write(
+        "deploy.sh",
+        &format!("curl -H 'Authorization: token {T1}' https://example.com\n"),
+    );
+    let dropped = repo.commit_as("deploy script", "Eve Example", "eve@example.com");
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+
+    let run = history(repo.path(), &[]);
+    let f = run.finding(T1);
+    assert_eq!(f["commit"], dropped.as_str());
+    assert_eq!(f["author"], "Eve Example");
+    assert_eq!(f["email"], "eve@example.com");
+    assert_eq!(f["unreachable"], false);
+}
+
+#[test]
+fn the_same_secret_in_two_files_is_one_finding_with_two_occurrences() {
+    let repo = Repo::new();
+    repo.write("a.env", &format!("TOKEN={T1}\n"));
+    repo.write("b.env", &format!("\nGH={T1}\n"));
+    let c = repo.commit("two files");
+
+    let run = history(repo.path(), &[]);
+    let f = run.finding(T1);
+    assert_eq!(
+        occurrences(f),
+        [(c.clone(), "a.env".to_string()), (c, "b.env".to_string())]
+    );
+    assert_eq!(f["occurrences"][1]["line"], 2);
+}
+
+#[test]
+fn the_same_blob_copied_to_a_second_path_is_an_occurrence() {
+    let repo = Repo::new();
+    repo.write("config/dev.env", &format!("TOKEN={T1}\n"));
+    let first = repo.commit("dev config");
+    repo.write("config/prod.env", &format!("TOKEN={T1}\n"));
+    let copy = repo.commit("prod config");
+    let blob = repo.git(&["rev-parse", "HEAD:config/prod.env"]);
+    assert_eq!(
+        blob,
+        repo.git(&["rev-parse", "HEAD:config/dev.env"]),
+        "one blob, two paths"
+    );
+
+    let run = history(repo.path(), &[]);
+    let f = run.finding(T1);
+    assert_eq!(f["commit"], first.as_str());
+    assert_eq!(
+        occurrences(f),
+        [
+            (first, "config/dev.env".to_string()),
+            (copy, "config/prod.env".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_shallow_clone_is_scanned_and_said_to_be_shallow() {
+    let origin = Repo::new();
+    origin.write("token.txt", &format!("{T1}\n"));
+    origin.commit("old secret");
+    for i in 0..3 {
+        origin.write("log.txt", &format!("{i}\n"));
+        origin.commit("more");
+    }
+    let dir = TempDir::new().expect("temp dir");
+    let clone = dir.path().join("clone");
+    let url = format!("file://{}", origin.path().display());
+    git_in(
+        dir.path(),
+        &["clone", "-q", "--depth", "1", &url, "clone"],
+        &[],
+    );
+    let tip = git_in(&clone, &["rev-parse", "HEAD"], &[]);
+
+    let run = history(&clone, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("shallow"), "{}", run.stderr);
+    assert_eq!(run.json["stats"]["history"]["shallow"], true);
+    let f = run.finding(T1);
+    assert_eq!(
+        f["commit"],
+        tip.as_str(),
+        "attributed to the shallow boundary"
+    );
+    assert_eq!(f["shallow_boundary"], true);
+}
+
+/// The path of a loose object's file.
+fn loose_object(repo: &Path, id: &str) -> PathBuf {
+    repo.join(".git/objects").join(&id[..2]).join(&id[2..])
+}
+
+#[test]
+fn a_corrupt_object_is_named_and_counted_and_the_rest_still_scanned() {
+    let repo = Repo::new();
+    repo.write("secret.txt", &format!("{T1}\n"));
+    repo.write("other.txt", "just some text\n");
+    repo.commit("start");
+    let other = repo.git(&["rev-parse", "HEAD:other.txt"]);
+    let file = loose_object(repo.path(), &other);
+    let mut perms = std::fs::metadata(&file)
+        .expect("object exists")
+        .permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).expect("writable");
+    std::fs::write(&file, b"this is not zlib data").expect("corrupt it");
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.code, 1, "findings win over the error: {}", run.stderr);
+    assert!(run.has(T1));
+    assert!(
+        run.stderr.contains(&other),
+        "names the object: {}",
+        run.stderr
+    );
+    assert_eq!(run.json["stats"]["history"]["unreadable_objects"], 1);
+
+    // Nothing found and an object unreadable: never a clean pass.
+    std::fs::remove_file(loose_object(
+        repo.path(),
+        &repo.git(&["rev-parse", "HEAD:secret.txt"]),
+    ))
+    .expect("rm");
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("could not be read"), "{}", run.stderr);
+}
+
+#[test]
+fn a_corrupt_pack_entry_is_named_and_the_rest_of_the_pack_scanned() {
+    let repo = Repo::new();
+    repo.write("secret.txt", &format!("{T1}\n"));
+    let filler: String = (0..2000)
+        .map(|i| format!("line {i} of an ordinary file\n"))
+        .collect();
+    repo.write("big.txt", &filler);
+    repo.commit("start");
+    repo.git(&["repack", "-q", "-adf"]);
+    let big = repo.git(&["rev-parse", "HEAD:big.txt"]);
+    // Overwrite the middle of big.txt's compressed data in the pack.
+    let idx = std::fs::read_dir(repo.path().join(".git/objects/pack"))
+        .expect("pack dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .expect("a pack");
+    let verify = git_in(
+        repo.path(),
+        &[
+            "verify-pack",
+            "-v",
+            &idx.with_extension("idx").to_string_lossy(),
+        ],
+        &[],
+    );
+    let line = verify
+        .lines()
+        .find(|l| l.starts_with(&big))
+        .expect("big.txt is in the pack");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (size, offset): (usize, usize) = (
+        fields[3].parse().expect("size"),
+        fields[4].parse().expect("offset"),
+    );
+    let mut bytes = std::fs::read(&idx).expect("read pack");
+    for b in &mut bytes[offset + size / 2..offset + size / 2 + 16] {
+        *b ^= 0x55;
+    }
+    let mut perms = std::fs::metadata(&idx).expect("pack").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&idx, perms).expect("writable");
+    std::fs::write(&idx, bytes).expect("corrupt the pack");
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.has(T1));
+    assert!(
+        run.stderr.contains(&big),
+        "names the object: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn loose_and_packed_objects_are_both_scanned_once() {
+    let repo = Repo::new();
+    let lines: String = (0..200).map(|i| format!("value_{i} = {i}\n")).collect();
+    repo.write("app/settings.py", &format!("{lines}TOKEN = \"{T1}\"\n"));
+    let first = repo.commit("settings");
+    for i in 0..5 {
+        repo.write(
+            "app/settings.py",
+            &format!("{lines}TOKEN = \"{T1}\"\nEXTRA_{i} = {i}\n"),
+        );
+        repo.commit("tweak");
+    }
+    repo.git(&["repack", "-q", "-adf"]);
+    repo.write(
+        "app/settings.py",
+        &format!("{lines}TOKEN = \"{T1}\"\nOTHER = \"{T2}\"\n"),
+    );
+    let loose = repo.commit("more settings");
+    // Packed again later, and loose copies of the same objects kept: each blob once.
+    repo.git(&["repack", "-q", "-a"]);
+    repo.write("app/more.py", &format!("X = \"{T3}\"\n"));
+    let last = repo.commit("loose only");
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.finding(T1)["commit"], first.as_str());
+    assert_eq!(
+        occurrences(run.finding(T1)).len(),
+        1,
+        "edits that keep the secret are not occurrences"
+    );
+    assert_eq!(run.finding(T2)["commit"], loose.as_str());
+    assert_eq!(run.finding(T3)["commit"], last.as_str());
+    let stats = &run.json["stats"]["history"];
+    assert!(stats["packs"].as_u64() >= Some(1));
+    assert!(stats["loose_objects"].as_u64() >= Some(1));
+}
+
+#[test]
+fn a_range_reports_only_what_its_commits_introduced() {
+    let repo = Repo::new();
+    repo.write("f.py", &format!("OLD = \"{T1}\"\n"));
+    let base = repo.commit("old secret");
+    repo.write("f.py", &format!("OLD = \"{T1}\"\nMORE = 1\n"));
+    repo.write("g.py", &format!("NEW = \"{T2}\"\n"));
+    let added = repo.commit("new secret, old one still there");
+    repo.git(&["mv", "f.py", "renamed.py"]);
+    repo.commit("rename: nothing new");
+    repo.write("h.py", &format!("A = \"{T3}\"\n"));
+    let transient = repo.commit("added");
+    repo.write("h.py", "A = None\n");
+    repo.commit("and removed inside the range");
+
+    for args in [
+        vec!["--range", &format!("{base}..HEAD")],
+        vec!["--since-commit", &base],
+    ] {
+        let run = history(
+            repo.path(),
+            &args.iter().map(|s| &**s).collect::<Vec<&str>>(),
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            !run.has(T1),
+            "the older secret is not reported again: {:#}",
+            run.json
+        );
+        assert_eq!(run.finding(T2)["commit"], added.as_str());
+        assert_eq!(run.finding(T2)["in_head"], true);
+        assert_eq!(run.finding(T3)["commit"], transient.as_str());
+        assert_eq!(run.finding(T3)["in_head"], false);
+        assert_eq!(run.json["stats"]["history"]["commits"], 4);
+    }
+    let clean = history(repo.path(), &["--range", "HEAD~1..HEAD"]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+}
+
+#[test]
+fn not_a_repository_is_an_error() {
+    let dir = TempDir::new().expect("temp dir");
+    let run = history(dir.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not a git repository"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn lfs_pointers_binary_and_large_blobs_are_skipped_and_counted_and_gitlinks_noted() {
+    let repo = Repo::new();
+    repo.write(
+        "model.bin",
+        &format!("version https://git-lfs.github.com/spec/v1\noid sha256:{T4}\nsize 12345\n"),
+    );
+    repo.write("image.png", &format!("\u{0}PNG {T2}"));
+    repo.write("big.txt", &format!("{}{T3}\n", "x".repeat(2000)));
+    repo.write("ok.txt", &format!("{T1}\n"));
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1111111111111111111111111111111111111111,vendor/lib",
+    ]);
+    // Commit the index as it is: `add -A` would drop the gitlink (no checkout of it here).
+    repo.git(&["commit", "-q", "-m", "assets"]);
+
+    let run = history(repo.path(), &["--max-blob-size", "1000"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.has(T1));
+    for skipped in [T2, T3, T4] {
+        assert!(!run.has(skipped), "{skipped} is in a skipped blob");
+    }
+    let stats = &run.json["stats"];
+    assert_eq!(stats["skipped"]["lfs_pointer"], 1);
+    assert_eq!(stats["skipped"]["binary"], 1);
+    assert_eq!(stats["skipped"]["too_large"], 1);
+    assert_eq!(stats["history"]["gitlinks"], 1);
+}
+
+#[test]
+fn a_non_utf8_path_is_reported_lossily() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(repo.path().join(name), format!("{T1}\n")).expect("write");
+    repo.commit("latin-1 name");
+
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.finding(T1)["path"], "caf\u{fffd}.txt");
+}
+
+#[test]
+fn text_output_names_commit_author_and_head_state_and_redacts() {
+    let repo = Repo::new();
+    repo.write("a.txt", &format!("{T1}\n"));
+    let c = repo.commit("add");
+    let out = Command::cargo_bin("keyward")
+        .expect("binary")
+        .args(["history", "--quiet"])
+        .arg(repo.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("a.txt:1:1"), "{text}");
+    assert!(text.contains(&c[..12]), "{text}");
+    assert!(text.contains("Ada Lovelace <ada@example.com>"), "{text}");
+    assert!(text.contains("still at HEAD"), "{text}");
+    assert!(!text.contains(T1), "secrets are redacted: {text}");
+    assert!(
+        out.stderr.is_empty(),
+        "--quiet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
