@@ -96,9 +96,18 @@ fn scan_stdin(matcher: &Matcher, tx: &Sender<Msg>) {
 }
 
 fn walk(root: &Path, opts: &ScanOptions, matcher: &Matcher, tx: &Sender<Msg>) {
-    if let Err(e) = std::fs::symlink_metadata(root) {
-        let _ = tx.send(Msg::Error(format!("{}: {e}", root.display())));
-        return;
+    match std::fs::metadata(root) {
+        Err(e) => {
+            let _ = tx.send(Msg::Error(format!("{}: {e}", root.display())));
+            return;
+        }
+        // A file named on the command line: no walker, no worker threads to start.
+        Ok(m) if m.is_file() => {
+            let mut worker = Worker::new(root, opts, matcher, tx.clone());
+            worker.read_and_scan(root, display_path(root, root), m.len());
+            return;
+        }
+        Ok(_) => {}
     }
     let mut builder = WalkBuilder::new(root);
     builder
@@ -134,14 +143,7 @@ struct Visitors<'a> {
 
 impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Worker {
-            root: self.root,
-            opts: self.opts,
-            matcher: self.matcher,
-            tx: self.tx.clone(),
-            scratch: Scratch::new(),
-            stats: Stats::default(),
-        })
+        Box::new(Worker::new(self.root, self.opts, self.matcher, self.tx.clone()))
     }
 }
 
@@ -175,7 +177,11 @@ impl ParallelVisitor for Worker<'_> {
     }
 }
 
-impl Worker<'_> {
+impl<'a> Worker<'a> {
+    fn new(root: &'a Path, opts: &'a ScanOptions, matcher: &'a Matcher, tx: Sender<Msg>) -> Worker<'a> {
+        Worker { root, opts, matcher, tx, scratch: Scratch::new(), stats: Stats::default() }
+    }
+
     fn file(&mut self, entry: &DirEntry) {
         let Some(ft) = entry.file_type() else { return };
         if ft.is_dir() {
@@ -194,17 +200,20 @@ impl Worker<'_> {
             return;
         }
         match entry.metadata() {
-            Ok(m) if m.len() > self.opts.max_file_size => {
-                let _ = self.tx.send(Msg::Skipped(rel, "too_large"));
-                return;
-            }
-            Ok(_) => {}
+            Ok(m) => self.read_and_scan(entry.path(), rel, m.len()),
             Err(_) => {
                 let _ = self.tx.send(Msg::Skipped(rel, "unreadable"));
-                return;
             }
         }
-        let bytes = match read_limited(entry.path(), self.opts.max_file_size) {
+    }
+
+    /// Size check, read, binary check, match: one regular file of `len` bytes.
+    fn read_and_scan(&mut self, path: &Path, rel: String, len: u64) {
+        if len > self.opts.max_file_size {
+            let _ = self.tx.send(Msg::Skipped(rel, "too_large"));
+            return;
+        }
+        let bytes = match read_limited(path, self.opts.max_file_size) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 let _ = self.tx.send(Msg::Skipped(rel, "too_large"));

@@ -117,10 +117,6 @@ impl Filters {
                 let placeholder = if self.spec.placeholder_patterns.is_empty() {
                     None
                 } else {
-                    for p in &self.spec.placeholder_patterns {
-                        compile_regex(p)
-                            .map_err(|e| format!("placeholder_patterns: {p:?}: {e}"))?;
-                    }
                     let alternation = self
                         .spec
                         .placeholder_patterns
@@ -128,7 +124,17 @@ impl Filters {
                         .map(|p| format!("(?:{p})"))
                         .collect::<Vec<_>>()
                         .join("|");
-                    Some(compile_regex(&format!("(?i)^(?:{alternation})$"))?)
+                    match compile_regex(&format!("(?i)^(?:{alternation})$"), false) {
+                        Ok(re) => Some(re),
+                        Err(e) => {
+                            // Name the pattern at fault.
+                            for p in &self.spec.placeholder_patterns {
+                                compile_regex(p, false)
+                                    .map_err(|e| format!("placeholder_patterns: {p:?}: {e}"))?;
+                            }
+                            return Err(format!("placeholder_patterns: {e}"));
+                        }
+                    }
                 };
                 let mut globs = GlobSetBuilder::new();
                 for g in &self.spec.lock_files {

@@ -24,6 +24,7 @@
 //! have been scanned to pay for it, so a one-file scan or a hook stays cheap to start.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,6 +32,27 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 use crate::error::Error;
 use crate::rule::Rule;
+
+/// FNV-1a: the keyword analysis hashes tens of thousands of short substrings at start-up,
+/// where SipHash's resistance to hostile keys buys nothing and costs a millisecond.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// Bytes scanned with the NFA before the DFA is built.
 const DFA_AFTER_BYTES: u64 = 512 << 10;
@@ -73,7 +95,7 @@ impl Prefilter {
     /// Builds the prefilter over the keywords of `rules`; `None` when there are none.
     pub fn new(rules: &[Rule]) -> Result<Option<Prefilter>, Error> {
         // Every distinct lowercase keyword, with the rules that listed it.
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: FnvMap<String, usize> = FnvMap::default();
         let mut all: Vec<(String, Vec<u32>)> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             for k in &rule.spec.keywords {
@@ -111,7 +133,7 @@ impl Prefilter {
             }
             found
         };
-        let mut minimal_slot: HashMap<usize, usize> = HashMap::new();
+        let mut minimal_slot: FnvMap<usize, usize> = FnvMap::default();
         let mut keywords = Vec::new();
         let mut inside: Vec<Vec<(usize, usize)>> = Vec::with_capacity(all.len());
         for (slot, (k, _)) in all.iter().enumerate() {
