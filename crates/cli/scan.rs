@@ -143,7 +143,12 @@ struct Visitors<'a> {
 
 impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Worker::new(self.root, self.opts, self.matcher, self.tx.clone()))
+        Box::new(Worker::new(
+            self.root,
+            self.opts,
+            self.matcher,
+            self.tx.clone(),
+        ))
     }
 }
 
@@ -178,8 +183,20 @@ impl ParallelVisitor for Worker<'_> {
 }
 
 impl<'a> Worker<'a> {
-    fn new(root: &'a Path, opts: &'a ScanOptions, matcher: &'a Matcher, tx: Sender<Msg>) -> Worker<'a> {
-        Worker { root, opts, matcher, tx, scratch: Scratch::new(), stats: Stats::default() }
+    fn new(
+        root: &'a Path,
+        opts: &'a ScanOptions,
+        matcher: &'a Matcher,
+        tx: Sender<Msg>,
+    ) -> Worker<'a> {
+        Worker {
+            root,
+            opts,
+            matcher,
+            tx,
+            scratch: Scratch::new(),
+            stats: Stats::default(),
+        }
     }
 
     fn file(&mut self, entry: &DirEntry) {

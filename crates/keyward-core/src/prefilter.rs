@@ -19,9 +19,11 @@
 //! reports every occurrence: a skipped occurrence would have to end with the reported one or
 //! contain it, which minimality rules out. That search runs faster than an overlapping one.
 //!
-//! The automaton starts as a contiguous NFA (about a millisecond to build) and switches to a
-//! DFA (several milliseconds to build, about three times faster to search) once enough bytes
-//! have been scanned to pay for it, so a one-file scan or a hook stays cheap to start.
+//! Building automata costs milliseconds, which a scan of one small file cannot afford, so
+//! there are three tiers: small inputs, while little has been scanned, are searched keyword
+//! by keyword with `memmem` (no analysis, nothing to build); then a contiguous NFA over the
+//! minimal keywords (about a millisecond to build); then, once enough bytes have been scanned
+//! to pay for it, a DFA (several milliseconds to build, about three times faster to search).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -44,7 +46,11 @@ impl Hasher for Fnv {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
@@ -54,8 +60,12 @@ impl Hasher for Fnv {
 
 type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
-/// Bytes scanned with the NFA before the DFA is built.
+/// Bytes scanned before the DFA is built.
 const DFA_AFTER_BYTES: u64 = 512 << 10;
+/// Inputs up to this size are searched keyword by keyword while nothing is built yet…
+const BRUTE_MAX_INPUT: usize = 4 << 10;
+/// …and while the process has scanned no more than this.
+const BRUTE_MAX_TOTAL: u64 = 64 << 10;
 
 /// One rule to run around a keyword hit, and how far around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,37 +91,144 @@ struct Extension {
 
 #[derive(Debug)]
 pub(crate) struct Prefilter {
+    /// Every distinct lowercase keyword, with the rules that listed it.
+    all: Vec<(String, Vec<Trigger>)>,
+    automaton: OnceLock<Option<Automaton>>,
+    dfa: OnceLock<Option<AhoCorasick>>,
+    scanned: AtomicU64,
+}
+
+/// The minimal keywords and what each one triggers.
+#[derive(Debug)]
+struct Automaton {
     keywords: Vec<String>,
     /// Per minimal keyword: the rules that listed it.
     triggers: Vec<Vec<Trigger>>,
     /// Per minimal keyword: the longer keywords found through it.
     extensions: Vec<Vec<Extension>>,
     nfa: AhoCorasick,
-    dfa: OnceLock<Option<AhoCorasick>>,
-    scanned: AtomicU64,
 }
 
 impl Prefilter {
-    /// Builds the prefilter over the keywords of `rules`; `None` when there are none.
+    /// Gathers the keywords of `rules`; `None` when there are none. Nothing is built yet.
     pub fn new(rules: &[Rule]) -> Result<Option<Prefilter>, Error> {
-        // Every distinct lowercase keyword, with the rules that listed it.
         let mut index: FnvMap<String, usize> = FnvMap::default();
-        let mut all: Vec<(String, Vec<u32>)> = Vec::new();
+        let mut all: Vec<(String, Vec<Trigger>)> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
+            let w = rule.window();
+            let trigger = Trigger {
+                rule: i as u32,
+                before: w.before,
+                after: w.after,
+            };
             for k in &rule.spec.keywords {
                 let lower = k.to_ascii_lowercase();
                 let slot = *index.entry(lower.clone()).or_insert_with(|| {
                     all.push((lower, Vec::new()));
                     all.len() - 1
                 });
-                if all[slot].1.last() != Some(&(i as u32)) {
-                    all[slot].1.push(i as u32);
+                if all[slot].1.last() != Some(&trigger) {
+                    all[slot].1.push(trigger);
                 }
             }
         }
         if all.is_empty() {
             return Ok(None);
         }
+        Ok(Some(Prefilter {
+            all,
+            automaton: OnceLock::new(),
+            dfa: OnceLock::new(),
+            scanned: AtomicU64::new(0),
+        }))
+    }
+
+    fn automaton(&self) -> Option<&Automaton> {
+        self.automaton
+            .get_or_init(|| Automaton::new(&self.all).ok())
+            .as_ref()
+    }
+
+    /// The keywords the automaton searches for.
+    #[cfg(test)]
+    fn minimal_keywords(&self) -> Vec<String> {
+        self.automaton()
+            .map(|a| a.keywords.clone())
+            .unwrap_or_default()
+    }
+
+    /// Calls `f(triggers, start, end)` for every occurrence of every keyword in `hay`.
+    pub fn for_each_hit(&self, hay: &[u8], f: impl FnMut(&[Trigger], usize, usize)) {
+        let total = self.scanned.fetch_add(hay.len() as u64, Ordering::Relaxed) + hay.len() as u64;
+        if self.automaton.get().is_none()
+            && hay.len() <= BRUTE_MAX_INPUT
+            && total <= BRUTE_MAX_TOTAL
+        {
+            self.brute_force(hay, f);
+            return;
+        }
+        match self.automaton() {
+            Some(auto) => self.search(auto, total, hay, f),
+            None => self.brute_force(hay, f),
+        }
+    }
+
+    /// The automaton tiers: the NFA, or the DFA once `total` bytes make it worth building.
+    fn search(
+        &self,
+        auto: &Automaton,
+        total: u64,
+        hay: &[u8],
+        mut f: impl FnMut(&[Trigger], usize, usize),
+    ) {
+        let ac = match self.dfa.get() {
+            Some(Some(dfa)) => dfa,
+            None if total >= DFA_AFTER_BYTES => self
+                .dfa
+                .get_or_init(|| build(&auto.keywords, AhoCorasickKind::DFA).ok())
+                .as_ref()
+                .unwrap_or(&auto.nfa),
+            _ => &auto.nfa,
+        };
+        let mut input = Input::new(hay);
+        while let Some(m) = ac.find(input.clone()) {
+            let (p, s) = (m.pattern().as_usize(), m.start());
+            f(&auto.triggers[p], s, m.end());
+            for x in &auto.extensions[p] {
+                if let Some(start) = s.checked_sub(x.offset)
+                    && let Some(bytes) = hay.get(start..start + x.keyword.len())
+                    && bytes.eq_ignore_ascii_case(&x.keyword)
+                {
+                    f(&x.triggers, start, start + x.keyword.len());
+                }
+            }
+            input.set_start(s + 1);
+        }
+    }
+
+    /// Every keyword, one after the other, over a lowercased copy: for small inputs, before
+    /// an automaton has been worth building.
+    fn brute_force(&self, hay: &[u8], mut f: impl FnMut(&[Trigger], usize, usize)) {
+        let lower = hay.to_ascii_lowercase();
+        for (k, triggers) in &self.all {
+            let mut pos = 0;
+            while let Some(i) = memchr::memmem::find(&lower[pos..], k.as_bytes()) {
+                let start = pos + i;
+                f(triggers, start, start + k.len());
+                pos = start + 1;
+            }
+        }
+    }
+}
+
+impl Automaton {
+    /// Finds the minimal keywords and builds the NFA over them.
+    fn new(all: &[(String, Vec<Trigger>)]) -> Result<Automaton, Error> {
+        let index: FnvMap<&str, usize> = all
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.as_str(), i))
+            .collect();
         // A keyword is minimal when none of its proper substrings is a keyword.
         let lengths: Vec<usize> = {
             let mut l: Vec<usize> = all.iter().map(|(k, _)| k.len()).collect();
@@ -144,24 +261,11 @@ impl Prefilter {
             }
             inside.push(subs);
         }
-        let own = |rule_ids: &[u32]| -> Vec<Trigger> {
-            rule_ids
-                .iter()
-                .map(|&r| {
-                    let w = rules[r as usize].window();
-                    Trigger {
-                        rule: r,
-                        before: w.before,
-                        after: w.after,
-                    }
-                })
-                .collect()
-        };
         let mut triggers: Vec<Vec<Trigger>> = vec![Vec::new(); keywords.len()];
         let mut extensions: Vec<Vec<Extension>> = (0..keywords.len()).map(|_| Vec::new()).collect();
         for (slot, (k, rule_ids)) in all.iter().enumerate() {
             if let Some(&m) = minimal_slot.get(&slot) {
-                triggers[m] = own(rule_ids);
+                triggers[m] = rule_ids.clone();
                 continue;
             }
             // Found through the longest minimal keyword inside it (likely the rarest).
@@ -175,59 +279,16 @@ impl Prefilter {
             extensions[minimal_slot[&sub]].push(Extension {
                 keyword: k.as_bytes().into(),
                 offset,
-                triggers: own(rule_ids),
+                triggers: rule_ids.clone(),
             });
         }
         let nfa = build(&keywords, AhoCorasickKind::ContiguousNFA)?;
-        Ok(Some(Prefilter {
+        Ok(Automaton {
             keywords,
             triggers,
             extensions,
             nfa,
-            dfa: OnceLock::new(),
-            scanned: AtomicU64::new(0),
-        }))
-    }
-
-    /// The keywords the automaton searches for.
-    #[cfg(test)]
-    pub fn minimal_keywords(&self) -> &[String] {
-        &self.keywords
-    }
-
-    /// Calls `f(triggers, start, end)` for every occurrence of every keyword in `hay`.
-    pub fn for_each_hit(&self, hay: &[u8], mut f: impl FnMut(&[Trigger], usize, usize)) {
-        let ac = self.automaton(hay.len());
-        let mut input = Input::new(hay);
-        while let Some(m) = ac.find(input.clone()) {
-            let (p, s) = (m.pattern().as_usize(), m.start());
-            f(&self.triggers[p], s, m.end());
-            for x in &self.extensions[p] {
-                if let Some(start) = s.checked_sub(x.offset)
-                    && let Some(bytes) = hay.get(start..start + x.keyword.len())
-                    && bytes.eq_ignore_ascii_case(&x.keyword)
-                {
-                    f(&x.triggers, start, start + x.keyword.len());
-                }
-            }
-            input.set_start(s + 1);
-        }
-    }
-
-    /// The DFA once it has been worth building, else the NFA.
-    fn automaton(&self, len: usize) -> &AhoCorasick {
-        if let Some(Some(dfa)) = self.dfa.get() {
-            return dfa;
-        }
-        let total = self.scanned.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
-        if total >= DFA_AFTER_BYTES
-            && let Some(dfa) = self
-                .dfa
-                .get_or_init(|| build(&self.keywords, AhoCorasickKind::DFA).ok())
-        {
-            return dfa;
-        }
-        &self.nfa
+        })
     }
 }
 
@@ -283,40 +344,45 @@ mod tests {
         out
     }
 
-    /// No rule runs where none of its keywords occurs.
-    fn exact(set: &RuleSet, hay: &str) {
-        let p = Prefilter::new(set.rules())
-            .expect("build")
-            .expect("keywords");
-        let expected = brute(set, hay);
-        p.for_each_hit(hay.as_bytes(), |ts, s, e| {
-            for t in ts {
-                assert!(
-                    expected.contains(&(t.rule, s, e)),
-                    "rule {} triggered at {s}..{e} in {hay:?}",
-                    t.rule
-                );
-            }
-        });
+    #[derive(Debug, Clone, Copy)]
+    enum Tier {
+        Brute,
+        Nfa,
+        Dfa,
     }
 
-    fn covered(set: &RuleSet, hay: &str) {
-        exact(set, hay);
+    /// (rule, keyword start, keyword end) for every trigger, in the order reported.
+    fn hits(set: &RuleSet, hay: &str, tier: Tier) -> Vec<(u32, usize, usize)> {
         let p = Prefilter::new(set.rules())
             .expect("build")
             .expect("keywords");
         let mut got = Vec::new();
-        p.for_each_hit(hay.as_bytes(), |ts, s, e| {
+        let f = |ts: &[Trigger], s: usize, e: usize| {
             for t in ts {
-                got.push((t.rule, s.saturating_sub(t.before), e + t.after));
+                got.push((t.rule, s, e));
             }
-        });
-        for (rule, s, e) in brute(set, hay) {
-            assert!(
-                got.iter()
-                    .any(|&(r, gs, ge)| r == rule && gs <= s && ge >= e),
-                "rule {rule} at {s}..{e} not covered in {hay:?}: {got:?}"
-            );
+        };
+        match tier {
+            Tier::Brute => p.brute_force(hay.as_bytes(), f),
+            Tier::Nfa => p.search(p.automaton().expect("automaton"), 0, hay.as_bytes(), f),
+            Tier::Dfa => p.search(
+                p.automaton().expect("automaton"),
+                DFA_AFTER_BYTES,
+                hay.as_bytes(),
+                f,
+            ),
+        }
+        got.sort_unstable();
+        got
+    }
+
+    /// Every tier triggers each rule exactly at each occurrence of each of its keywords:
+    /// nothing lost, and no rule run where none of its keywords occurs.
+    fn exact(set: &RuleSet, hay: &str) {
+        let mut expected = brute(set, hay);
+        expected.sort_unstable();
+        for tier in [Tier::Brute, Tier::Nfa, Tier::Dfa] {
+            assert_eq!(hits(set, hay, tier), expected, "{tier:?} on {hay:?}");
         }
     }
 
@@ -327,8 +393,8 @@ mod tests {
             .expect("build")
             .expect("keywords");
         assert_eq!(p.minimal_keywords(), ["secret"]);
-        covered(&set, "CLIENT_SECRET=abc");
-        covered(&set, "secret and client_secret");
+        exact(&set, "CLIENT_SECRET=abc");
+        exact(&set, "secret and client_secret");
     }
 
     #[test]
@@ -346,27 +412,35 @@ mod tests {
             "ABCDE",
             "abcabcdbcd",
         ] {
-            covered(&set, hay);
+            exact(&set, hay);
         }
     }
 
     #[test]
-    fn dfa_and_nfa_agree() {
-        let set = rules(&[("a", &["token", "tok"]), ("b", &["en_", "secret"])]);
+    fn longer_keywords_found_through_shorter_ones() {
+        let set = rules(&[
+            ("a", &["token", "tok"]),
+            ("b", &["en_", "secret", "my_token_"]),
+        ]);
+        exact(
+            &set,
+            "my_token_ = secret; tokens token_en_ MY_TOKEN_MY_TOKEN_",
+        );
+    }
+
+    #[test]
+    fn tiers_switch_by_size() {
+        let set = rules(&[("a", &["needle"])]);
         let p = Prefilter::new(set.rules())
             .expect("build")
             .expect("keywords");
-        let hay = "my_token_ = secret; tokens token_en_";
-        let collect = |ac: &AhoCorasick| {
-            let mut v = Vec::new();
-            let mut input = Input::new(hay);
-            while let Some(m) = ac.find(input.clone()) {
-                v.push((m.pattern().as_usize(), m.start()));
-                input.set_start(m.start() + 1);
-            }
-            v
-        };
-        let dfa = build(&p.keywords, AhoCorasickKind::DFA).expect("dfa");
-        assert_eq!(collect(&p.nfa), collect(&dfa));
+        let mut small = 0;
+        p.for_each_hit(b"a needle", |_, _, _| small += 1);
+        assert!(p.automaton.get().is_none(), "a small input builds nothing");
+        let big = "needle ".repeat(BRUTE_MAX_INPUT);
+        let mut n = 0;
+        p.for_each_hit(big.as_bytes(), |_, _, _| n += 1);
+        assert!(p.automaton.get().is_some());
+        assert_eq!((small, n), (1, BRUTE_MAX_INPUT));
     }
 }

@@ -358,7 +358,11 @@ impl Rule {
 /// ahead of time either: it costs milliseconds per rule at start-up, and the lazy DFA reaches
 /// the same speed on the windows a rule searches.
 pub(crate) fn compile_regex(pattern: &str, captures: bool) -> Result<meta::Regex, String> {
-    let which = if captures { WhichCaptures::All } else { WhichCaptures::None };
+    let which = if captures {
+        WhichCaptures::All
+    } else {
+        WhichCaptures::None
+    };
     meta::Regex::builder()
         .syntax(
             regex_automata::util::syntax::Config::new()
