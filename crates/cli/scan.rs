@@ -175,7 +175,10 @@ impl ParallelVisitor for Worker<'_> {
             Ok(entry) => self.file(&entry),
             Err(err) => {
                 let (path, reason) = describe_walk_error(&err);
-                let _ = self.tx.send(Msg::Skipped(path, reason));
+                let rel = path
+                    .as_deref()
+                    .map_or_else(|| err.to_string(), |p| display_path(self.root, p));
+                let _ = self.tx.send(Msg::Skipped(rel, reason));
             }
         }
         WalkState::Continue
@@ -284,20 +287,31 @@ fn display_path(root: &Path, path: &Path) -> String {
     }
 }
 
-fn describe_walk_error(err: &ignore::Error) -> (String, &'static str) {
+/// The path a walk error is about, and the stats reason for it.
+fn describe_walk_error(err: &ignore::Error) -> (Option<PathBuf>, &'static str) {
     fn inner(err: &ignore::Error, path: Option<&Path>) -> (Option<PathBuf>, &'static str) {
         match err {
             ignore::Error::WithPath { path, err } => inner(err, Some(path)),
-            ignore::Error::WithDepth { err, .. } => inner(err, path),
-            ignore::Error::WithLineNumber { err, .. } => inner(err, path),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                inner(err, path)
+            }
             ignore::Error::Loop { child, .. } => (Some(child.clone()), "symlink_loop"),
-            ignore::Error::Io(_) => (path.map(Path::to_path_buf), "unreadable"),
-            _ => (path.map(Path::to_path_buf), "unreadable"),
+            _ => {
+                // A symlink whose target is gone fails when followed.
+                let dangling = path.is_some_and(|p| {
+                    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+                        && std::fs::metadata(p).is_err()
+                });
+                (
+                    path.map(Path::to_path_buf),
+                    if dangling {
+                        "broken_symlink"
+                    } else {
+                        "unreadable"
+                    },
+                )
+            }
         }
     }
-    let (path, reason) = inner(err, None);
-    (
-        path.map_or_else(|| err.to_string(), |p| p.to_string_lossy().into_owned()),
-        reason,
-    )
+    inner(err, None)
 }

@@ -1,0 +1,77 @@
+//! Properties of the matcher over generated input.
+
+use std::sync::OnceLock;
+
+use keyward_core::{Matcher, RuleSet, Scratch};
+use proptest::prelude::*;
+
+fn matcher() -> &'static Matcher {
+    static M: OnceLock<Matcher> = OnceLock::new();
+    M.get_or_init(|| Matcher::new(RuleSet::builtin()).expect("matcher"))
+}
+
+/// Text made of keywords, separators and token-ish characters, so that rules really run.
+fn keyword_soup() -> impl Strategy<Value = String> {
+    let words = prop::sample::select(vec![
+        "secret",
+        "client_secret",
+        "password",
+        "token",
+        "api_key",
+        "ghp_",
+        "xoxb-",
+        "AKIA",
+        "-----BEGIN ",
+        "PRIVATE KEY-----",
+        "://",
+        "@",
+        ":",
+        "=",
+        "\"",
+        "'",
+        "\n",
+        " ",
+        "eyJ",
+        ".",
+        "Bearer ",
+        "sk_live_",
+    ]);
+    let piece = prop_oneof![words.prop_map(str::to_string), "[A-Za-z0-9+/_-]{1,48}"];
+    prop::collection::vec(piece, 0..200).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let found = matcher().scan(&bytes, &mut Scratch::new());
+        for f in found {
+            prop_assert!(f.span.end <= bytes.len() && f.span.start < f.span.end);
+            prop_assert!(f.line >= 1 && f.column >= 1);
+        }
+    }
+
+    #[test]
+    fn findings_are_sorted_disjoint_and_located(text in keyword_soup()) {
+        let bytes = text.as_bytes();
+        let found = matcher().scan(bytes, &mut Scratch::new());
+        for pair in found.windows(2) {
+            prop_assert!(pair[0].span.end <= pair[1].span.start, "overlapping findings");
+        }
+        for f in &found {
+            let line = 1 + bytes[..f.span.start].iter().filter(|&&b| b == b'\n').count();
+            prop_assert_eq!(f.line, line);
+            prop_assert_eq!(f.secret.expose().as_bytes(), &bytes[f.span.clone()]);
+        }
+    }
+
+    #[test]
+    fn a_reused_scratch_gives_the_same_answer(a in keyword_soup(), b in keyword_soup()) {
+        let mut scratch = Scratch::new();
+        let _ = matcher().scan(a.as_bytes(), &mut scratch);
+        let again: Vec<_> = matcher().scan(b.as_bytes(), &mut scratch).into_iter().map(|f| f.span).collect();
+        let fresh: Vec<_> = matcher().scan(b.as_bytes(), &mut Scratch::new()).into_iter().map(|f| f.span).collect();
+        prop_assert_eq!(again, fresh);
+    }
+}
