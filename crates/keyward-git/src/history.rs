@@ -375,3 +375,20 @@ pub fn rebuild_objects(
     stats.time("trees", clock);
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CommitRange;
+
+    #[test]
+    fn range_specs() {
+        let r = |tips: &[&str], hidden: &[&str]| CommitRange {
+            tips: tips.iter().map(|s| s.to_string()).collect(),
+            hidden: hidden.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(CommitRange::parse("v1.0..main"), r(&["main"], &["v1.0"]));
+        assert_eq!(CommitRange::parse("abc123.."), r(&["HEAD"], &["abc123"]));
+        assert_eq!(CommitRange::parse("..feature"), r(&["feature"], &[]));
+        assert_eq!(CommitRange::parse("main"), r(&["main"], &[]));
+    }
+}

@@ -673,3 +673,43 @@ fn walk_loose<V: Visit>(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_are_skipped_for_size_binary_content_and_lfs_pointers() {
+        let table: [(&[u8], u64, Option<Skip>); 6] = [
+            (b"token = abc\n", 100, None),
+            (b"0123456789", 9, Some(Skip::TooLarge)),
+            (b"0123456789", 10, None),
+            (b"PNG\0\x01\x02", 100, Some(Skip::Binary)),
+            (
+                b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 3\n",
+                1000,
+                Some(Skip::LfsPointer),
+            ),
+            (
+                b"see version https://git-lfs.github.com/spec/v1\n",
+                1000,
+                None,
+            ),
+        ];
+        for (data, max, want) in table {
+            assert_eq!(
+                classify(data, max),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(data)
+            );
+        }
+        let mut late_nul = vec![b'a'; BINARY_PROBE];
+        late_nul.push(0);
+        assert_eq!(
+            classify(&late_nul, u64::MAX),
+            None,
+            "only the first 8 KiB are probed"
+        );
+    }
+}
