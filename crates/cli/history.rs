@@ -253,6 +253,7 @@ fn draw(progress: &Progress, stop: &AtomicBool) {
     bar.set_style(style);
     let mut phase = Phase::Starting;
     let mut phase_start = Instant::now();
+    bar.set_prefix("starting");
     while !stop.load(Ordering::Relaxed) {
         let now = progress.phase();
         if now != phase {
@@ -261,7 +262,7 @@ fn draw(progress: &Progress, stop: &AtomicBool) {
             bar.reset();
             bar.set_prefix(match phase {
                 Phase::Starting => "starting",
-                Phase::Objects => "blobs",
+                Phase::Objects => "objects",
                 Phase::Commits => "commits",
                 Phase::Finished => "done",
             });

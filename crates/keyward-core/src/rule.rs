@@ -353,8 +353,9 @@ impl Rule {
 /// Compiles a regex the way every rule regex is compiled: bytes, no Unicode classes (221
 /// real rules compile in ~80 ms that way rather than seconds), and a size limit.
 ///
-/// `captures`: whether the caller needs capture groups; a regex used only to test a whole
-/// value (`is_match`) is built without them, which is cheaper to compile. No full DFA is built
+/// `captures`: whether the regex searches haystacks for captures (a rule's pattern) or only
+/// tests short whole values (`allow`, placeholders), which is built without capture groups
+/// and without the lazy DFA, cheaper to compile. No full DFA is built
 /// ahead of time either: it costs milliseconds per rule at start-up, and the lazy DFA reaches
 /// the same speed on the windows a rule searches.
 pub(crate) fn compile_regex(pattern: &str, captures: bool) -> Result<meta::Regex, String> {
@@ -374,6 +375,10 @@ pub(crate) fn compile_regex(pattern: &str, captures: bool) -> Result<meta::Regex
                 .utf8_empty(false)
                 .which_captures(which)
                 .dfa(false)
+                // Whole-value tests run on short strings: the bounded backtracker is enough,
+                // and skipping the lazy DFA saves compiling a reverse NFA.
+                .hybrid(captures)
+                .onepass(captures)
                 .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
                 .onepass_size_limit(Some(REGEX_SIZE_LIMIT))
                 .dfa_size_limit(Some(REGEX_SIZE_LIMIT))

@@ -36,6 +36,9 @@ impl Hasher for IdHasher {
         self.0 = h;
     }
 
+    /// Length prefixes carry nothing for fixed-size ids, and little for names.
+    fn write_usize(&mut self, _: usize) {}
+
     fn finish(&self) -> u64 {
         self.0
     }

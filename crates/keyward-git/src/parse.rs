@@ -121,7 +121,8 @@ impl<'a> Iterator for TreeIter<'a> {
             return None;
         }
         let parsed = (|| {
-            let sp = memchr::memchr(b' ', self.data)?;
+            // Modes are at most 6 digits: a short loop beats a memchr call here.
+            let sp = self.data.iter().take(8).position(|&b| b == b' ')?;
             let mode = &self.data[..sp];
             let nul = sp + 1 + memchr::memchr(0, &self.data[sp + 1..])?;
             let name = &self.data[sp + 1..nul];
