@@ -3,10 +3,12 @@
 //!
 //! After the blobs are matched, the object pass rebuilds every tree (base first, like
 //! everything else: a fraction of a second) and keeps of each only what provenance needs:
-//! its subtrees and its blobs *of interest* (those with findings), each as one `u64` — an
-//! interned name and the index of the subtree or of the blob. Blobs without findings are
+//! its subtrees and its blobs *of interest* (those with findings), each as 12 bytes: an
+//! interned name, and the first 63 bits of the subtree's id or the number of the blob. A
+//! subtree is looked up by that prefix only when a diff descends into it, so building the
+//! forest does no random lookups per entry. Blobs without findings are
 //! dropped: a commit can only introduce, and a parent can only already hold, a secret through
-//! a blob that has one. Memory is about 8 bytes per kept entry.
+//! a blob that has one. Memory is about 12 bytes per kept entry.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -50,28 +52,57 @@ pub(crate) type IdBuild = BuildHasherDefault<IdHasher>;
 /// What [`Forest::diff`] calls for each blob of interest: (path, blob, old blob at the path).
 pub(crate) type OnBlob<'a> = dyn FnMut(&[u32], u32, Option<u32>) + 'a;
 
-/// In an entry's low half: the target is a blob of interest (else a subtree).
-const BLOB: u32 = 1 << 31;
+/// In an entry's target: the target is a blob of interest (else a subtree's id prefix).
+const BLOB: u64 = 1 << 63;
 /// No tree: a tree that was never rebuilt (it could not be read).
 const NOWHERE: u32 = u32::MAX;
 
-fn entry(name: u32, target: u32) -> u64 {
-    (u64::from(name) << 32) | u64::from(target)
+/// One kept tree entry: name number, then target, split so that it packs into 12 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    name: u32,
+    hi: u32,
+    lo: u32,
 }
 
-fn name_of(e: u64) -> u32 {
-    (e >> 32) as u32
+impl Entry {
+    fn new(name: u32, target: u64) -> Entry {
+        Entry {
+            name,
+            hi: (target >> 32) as u32,
+            lo: target as u32,
+        }
+    }
+
+    fn target(self) -> u64 {
+        (u64::from(self.hi) << 32) | u64::from(self.lo)
+    }
+
+    /// The number of the blob of interest, if the entry is one.
+    fn blob(self) -> Option<u32> {
+        let t = self.target();
+        (t & BLOB != 0).then_some((t & !BLOB) as u32)
+    }
+
+    /// The subtree's id prefix, if the entry is a subtree.
+    fn subtree(self) -> Option<u64> {
+        let t = self.target();
+        (t & BLOB == 0).then_some(t)
+    }
 }
 
-fn target_of(e: u64) -> u32 {
-    e as u32
+/// The first 63 bits of a tree id: what entries store and lookups use.
+fn prefix(id: &[u8; 20]) -> u64 {
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&id[..8]);
+    u64::from_le_bytes(head) & !BLOB
 }
 
 /// What one worker kept of the trees it rebuilt, with its own name numbering.
 #[derive(Default)]
 pub(crate) struct Chunk {
     names: HashMap<Vec<u8>, u32, IdBuild>,
-    entries: Vec<u64>,
+    entries: Vec<Entry>,
     /// (tree, start, len) into `entries`.
     trees: Vec<(u32, u32, u32)>,
     gitlinks: Vec<[u8; 20]>,
@@ -125,12 +156,9 @@ impl Visit for ForestBuilder<'_> {
         let start = chunk.entries.len() as u32;
         for e in parse::tree(data) {
             let target = match e.kind {
-                EntryKind::Tree => match self.trees.get(&TreeId::from_bytes(e.id)) {
-                    Some(&t) => t,
-                    None => continue,
-                },
+                EntryKind::Tree => prefix(&e.id),
                 EntryKind::Blob => match self.interest.get(&BlobId::from_bytes(e.id)) {
-                    Some(&b) => b | BLOB,
+                    Some(&b) => BLOB | u64::from(b),
                     None => continue,
                 },
                 EntryKind::Gitlink => {
@@ -146,7 +174,7 @@ impl Visit for ForestBuilder<'_> {
                     n
                 }
             };
-            chunk.entries.push(entry(name, target));
+            chunk.entries.push(Entry::new(name, target));
         }
         let len = chunk.entries.len() as u32 - start;
         chunk.trees.push((me, start, len));
@@ -165,9 +193,11 @@ impl Visit for ForestBuilder<'_> {
 /// Every tree's subtrees and blobs of interest; names numbered in byte order.
 pub(crate) struct Forest {
     index: HashMap<TreeId, u32, IdBuild>,
+    /// Tree id prefix to tree number.
+    by_prefix: HashMap<u64, u32, IdBuild>,
     /// Per tree: (chunk, start, len), or `NOWHERE` in the chunk slot when never rebuilt.
     place: Vec<(u32, u32, u32)>,
-    entries: Vec<Vec<u64>>,
+    entries: Vec<Vec<Entry>>,
     names: Vec<Vec<u8>>,
     blobs: Vec<BlobId>,
     /// Distinct submodule commits named by any tree.
@@ -198,7 +228,7 @@ impl Forest {
             }
             let mut list = c.entries;
             for e in list.iter_mut() {
-                *e = entry(remap[name_of(*e) as usize], target_of(*e));
+                e.name = remap[e.name as usize];
             }
             for &(tree, start, len) in &c.trees {
                 let slice = &mut list[start as usize..(start + len) as usize];
@@ -212,8 +242,13 @@ impl Forest {
             gitlinks.extend(c.gitlinks.iter().copied());
             entries.push(list);
         }
+        let by_prefix = index
+            .iter()
+            .map(|(id, &i)| (prefix(id.as_bytes()), i))
+            .collect();
         Forest {
             index,
+            by_prefix,
             place,
             entries,
             names,
@@ -227,7 +262,7 @@ impl Forest {
         self.index.get(&id).copied()
     }
 
-    fn entries(&self, tree: u32) -> &[u64] {
+    fn entries(&self, tree: u32) -> &[Entry] {
         match self.place.get(tree as usize) {
             Some(&(chunk, start, len)) if chunk != NOWHERE => {
                 &self.entries[chunk as usize][start as usize..(start + len) as usize]
@@ -252,25 +287,25 @@ impl Forest {
         let b = self.entries(new);
         let mut i = 0;
         for &e in b {
-            let name = name_of(e);
-            while i < a.len() && name_of(a[i]) < name {
+            while i < a.len() && a[i].name < e.name {
                 i += 1;
             }
-            let before = a.get(i).copied().filter(|&o| name_of(o) == name);
+            let before = a.get(i).copied().filter(|o| o.name == e.name);
             if before == Some(e) {
                 continue;
             }
-            let target = target_of(e);
-            path.push(name);
-            if target & BLOB != 0 {
-                let old_blob = before
-                    .map(target_of)
-                    .filter(|t| t & BLOB != 0)
-                    .map(|t| t & !BLOB);
-                f(path, target & !BLOB, old_blob);
-            } else {
-                let old_tree = before.map(target_of).filter(|t| t & BLOB == 0);
-                self.diff(old_tree, target, path, f);
+            path.push(e.name);
+            match (e.blob(), e.subtree()) {
+                (Some(blob), _) => f(path, blob, before.and_then(Entry::blob)),
+                (None, Some(sub)) => {
+                    if let Some(&tree) = self.by_prefix.get(&sub) {
+                        let old_tree = before
+                            .and_then(Entry::subtree)
+                            .and_then(|p| self.by_prefix.get(&p).copied());
+                        self.diff(old_tree, tree, path, f);
+                    }
+                }
+                (None, None) => {}
             }
             path.pop();
         }
@@ -281,15 +316,12 @@ impl Forest {
         let mut tree = root;
         for (k, &name) in path.iter().enumerate() {
             let list = self.entries(tree);
-            let at = list.partition_point(|&e| name_of(e) < name);
-            let e = *list.get(at).filter(|&&e| name_of(e) == name)?;
-            let target = target_of(e);
-            let last = k + 1 == path.len();
-            match (last, target & BLOB != 0) {
-                (true, true) => return Some(target & !BLOB),
-                (false, false) => tree = target,
-                _ => return None,
+            let at = list.partition_point(|e| e.name < name);
+            let e = *list.get(at).filter(|e| e.name == name)?;
+            if k + 1 == path.len() {
+                return e.blob();
             }
+            tree = *self.by_prefix.get(&e.subtree()?)?;
         }
         None
     }

@@ -77,6 +77,10 @@ impl TreeId {
         gix::ObjectId::from_bytes_or_panic(&self.0)
     }
 
+    pub(crate) fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+
     pub(crate) fn to_hex(self) -> String {
         to_hex(&self.0)
     }
