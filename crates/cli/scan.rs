@@ -84,12 +84,12 @@ fn scan_stdin(matcher: &Matcher, tx: &Sender<Msg>) {
         let _ = tx.send(Msg::Error(format!("cannot read standard input: {e}")));
         return;
     }
-    let mut stats = Stats::default();
-    stats.files_scanned = 1;
-    stats.bytes_scanned = bytes.len() as u64;
-    if std::str::from_utf8(&bytes).is_err() {
-        stats.files_non_utf8 = 1;
-    }
+    let stats = Stats {
+        files_scanned: 1,
+        bytes_scanned: bytes.len() as u64,
+        files_non_utf8: u64::from(std::str::from_utf8(&bytes).is_err()),
+        ..Stats::default()
+    };
     let records = scan_blob(matcher, &mut Scratch::new(), "-", &bytes);
     let _ = tx.send(Msg::Records(records));
     let _ = tx.send(Msg::Stats(Box::new(stats)));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::matcher::{Matcher, Scratch};
-use crate::rule::{RuleSet, Source, parse_source};
+use crate::rule::{RuleSet, Source};
 
 /// One problem found by [`check`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,36 +90,7 @@ pub fn check(base: RuleSet, sources: &[Source]) -> CheckSummary {
     let mut summary = CheckSummary::default();
     let mut set = base;
     set.clear_rules();
-    let mut examples: Vec<(
-        String,
-        PathBuf,
-        usize,
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-    )> = Vec::new();
     for source in sources {
-        // Parse once to keep the examples, then let the rule set validate what it can.
-        let parsed = match parse_source(source) {
-            Ok(p) => p,
-            Err(e) => {
-                summary.problems.push(e.into());
-                continue;
-            }
-        };
-        let mut cursor = 0;
-        for spec in &parsed.rules {
-            let line = crate::rule::line_of_rule(&source.text, &spec.id, cursor);
-            cursor = line;
-            examples.push((
-                spec.id.clone(),
-                source.file.clone(),
-                line,
-                spec.keywords.clone(),
-                spec.examples.clone(),
-                spec.negative_examples.clone(),
-            ));
-        }
         summary
             .problems
             .extend(set.extend_lenient(source).into_iter().map(Problem::from));
@@ -133,10 +104,13 @@ pub fn check(base: RuleSet, sources: &[Source]) -> CheckSummary {
         }
     };
     let mut scratch = Scratch::new();
-    for (id, file, line, keywords, positives, negatives) in &examples {
-        let Some(index) = matcher.rules().iter().position(|r| &r.spec.id == id) else {
-            continue;
-        };
+    for (index, rule) in matcher.rules().iter().enumerate() {
+        let (id, file, line) = (&rule.spec.id, &rule.origin.file, &rule.origin.line);
+        let (keywords, positives, negatives) = (
+            &rule.spec.keywords,
+            &rule.spec.examples,
+            &rule.spec.negative_examples,
+        );
         let problem = |message: String| Problem {
             file: file.clone(),
             line: *line,
