@@ -24,6 +24,7 @@ mod filter;
 mod finding;
 mod matcher;
 mod prefilter;
+mod revocation;
 mod rule;
 
 pub use check::{CheckSummary, Problem, check};
@@ -32,6 +33,7 @@ pub use error::Error;
 pub use filter::{Filters, FiltersSpec, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
 pub use matcher::{Matcher, Scratch};
+pub use revocation::{ClientAuth, RevocationEndpoint};
 pub use rule::{
     Category, Confidence, Origin, REGEX_SIZE_LIMIT, Rule, RuleId, RuleSet, RuleSpec, Severity,
     Source, Window,

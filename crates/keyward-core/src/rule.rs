@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::Checksum;
 use crate::error::Error;
 use crate::filter::{Filters, FiltersSpec};
+use crate::revocation::RevocationEndpoint;
 
 /// The largest compiled size a rule's regex may have (bytes of NFA), so that a user's rule
 /// cannot exhaust memory.
@@ -232,6 +233,8 @@ pub(crate) struct PatternFile {
     pub rules: Vec<RuleSpec>,
     #[serde(default)]
     pub filters: Option<FiltersSpec>,
+    #[serde(default)]
+    pub revocation_endpoints: Vec<RevocationEndpoint>,
 }
 
 /// Where a rule was defined.
@@ -424,6 +427,7 @@ fn compile_rule_regex(pattern: &str) -> Result<CompiledRegex, String> {
 pub struct RuleSet {
     rules: Vec<Rule>,
     filters: Filters,
+    revocation: Vec<RevocationEndpoint>,
 }
 
 /// Where pattern files come from.
@@ -475,6 +479,7 @@ impl RuleSet {
         RuleSet {
             rules: Vec::new(),
             filters: Filters::default(),
+            revocation: Vec::new(),
         }
     }
 
@@ -528,10 +533,12 @@ impl RuleSet {
     /// returned (and nothing of that source is kept).
     pub fn extend_from_source(&mut self, source: &Source) -> Result<(), Error> {
         let rules_before = self.rules.len();
+        let revocation_before = self.revocation.len();
         let filters_before = self.filters.snapshot();
         match self.extend_lenient(source).into_iter().next() {
             Some(e) => {
                 self.rules.truncate(rules_before);
+                self.revocation.truncate(revocation_before);
                 self.filters = filters_before;
                 Err(e)
             }
@@ -589,6 +596,7 @@ impl RuleSet {
         if let Some(filters) = parsed.filters {
             self.filters.extend(filters);
         }
+        self.revocation.extend(parsed.revocation_endpoints);
         let mut cursor = 0;
         for spec in parsed.rules {
             let line = text.map_or(0, |t| line_of_rule(t, &spec.id, cursor));
@@ -622,6 +630,11 @@ impl RuleSet {
     /// The rules, in load order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Known OAuth token revocation endpoints.
+    pub fn revocation_endpoints(&self) -> &[RevocationEndpoint] {
+        &self.revocation
     }
 
     /// The shared filters (placeholders, stopwords, lock files).
