@@ -650,3 +650,48 @@ fn text_output_names_commit_author_and_head_state_and_redacts() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_linked_worktree_and_a_bare_clone_see_the_same_history() {
+    let repo = Repo::new();
+    repo.write("a.txt", &format!("{T1}\n"));
+    let added = repo.commit("add");
+    let dir = TempDir::new().expect("temp dir");
+    let worktree = dir.path().join("wt");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "side",
+        &worktree.to_string_lossy(),
+    ]);
+    std::fs::write(worktree.join("b.txt"), format!("{T2}\n")).expect("write");
+    git_in(&worktree, &["add", "-A"], &[]);
+    git_in(&worktree, &["commit", "-q", "-m", "side work"], &repo.env());
+    let side = git_in(&worktree, &["rev-parse", "HEAD"], &[]);
+    let bare = dir.path().join("bare.git");
+    let url = format!("file://{}", repo.path().display());
+    git_in(
+        dir.path(),
+        &["clone", "-q", "--bare", &url, &bare.to_string_lossy()],
+        &[],
+    );
+
+    for place in [repo.path(), worktree.as_path(), bare.as_path()] {
+        let run = history(place, &[]);
+        assert_eq!(run.code, 1, "{}: {}", place.display(), run.stderr);
+        assert_eq!(
+            run.finding(T1)["commit"],
+            added.as_str(),
+            "{}",
+            place.display()
+        );
+        assert_eq!(
+            run.finding(T2)["commit"],
+            side.as_str(),
+            "{}",
+            place.display()
+        );
+    }
+}
