@@ -695,3 +695,27 @@ fn a_linked_worktree_and_a_bare_clone_see_the_same_history() {
         );
     }
 }
+
+#[test]
+fn lock_file_paths_drop_generic_findings_per_occurrence() {
+    let line = "OAUTH_CLIENT_SECRET=\"q7Xk2LmN9pRt4vWz8bYc3dFh\"\n";
+    let repo = Repo::new();
+    repo.write("web/package-lock.json", line);
+    repo.commit("a lock file");
+    repo.write("app.env", line);
+    let env = repo.commit("an env file");
+
+    let run = history(repo.path(), &[]);
+    let f = run.finding("q7Xk2LmN9pRt4vWz8bYc3dFh");
+    assert_eq!(
+        f["commit"],
+        env.as_str(),
+        "the lock-file occurrence does not count"
+    );
+    assert_eq!(occurrences(f), [(env, "app.env".to_string())]);
+
+    let only_lock = Repo::new();
+    only_lock.write("web/package-lock.json", line);
+    only_lock.commit("a lock file");
+    assert_eq!(history(only_lock.path(), &[]).code, 0);
+}
