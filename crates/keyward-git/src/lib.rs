@@ -24,28 +24,32 @@
 //! # How
 //!
 //! 1. The object pass ([`scan`] with [`Selection::Everything`] or [`Selection::Reachable`])
-//!    walks each pack's delta tree base first, so every object is rebuilt exactly once, in
+//!    walks each pack's delta trees base first, so every object is rebuilt exactly once, in
 //!    parallel, and matches each blob with the shared [`keyward_core::Matcher`] (one scratch
 //!    space per thread). Only blobs with findings are kept: memory grows with the number of
-//!    objects, never with their bytes. Blobs over the size limit, binary blobs (a NUL in the
-//!    first 8 KiB) and Git LFS pointers are skipped and counted.
-//! 2. The commit walk starts at every ref, every HEAD and every reflog entry, and diffs each
-//!    commit's tree against its first parent's (equal subtrees skipped by id), in parallel.
+//!    objects, never with their bytes. Blobs over the size limit (loose ones by their header,
+//!    never inflated), binary blobs (a NUL in the first 8 KiB) and Git LFS pointers are
+//!    skipped and counted. Commits are parsed on the way.
+//! 2. A second stage rebuilds the trees and keeps of each only its subtrees and its blobs with
+//!    findings (about 12 bytes an entry): a forest in memory.
+//! 3. The commit walk starts at every ref, every HEAD and every reflog entry, and diffs each
+//!    commit's tree against its first parent's in that forest (equal subtrees skipped by id).
 //!    A blob with findings that the diff shows at a path is looked up at that path in the
 //!    other parents; the commit introduced (path, blob) when no parent has that blob there.
 //!    That attributes a secret that only a merge's conflict resolution produced to the merge,
-//!    and makes renames and copies occurrences of their own.
-//! 3. A commit range ([`Selection::Range`], for CI and hooks) skips the object pass: it
-//!    diffs only the range's commits, matches only the blobs they introduce, and reports a
-//!    secret only where no parent's version of the file (nor a file the commit removed, for
-//!    renames) already held it.
+//!    and makes renames and copies occurrences of their own. An introduction is an occurrence
+//!    of a secret when no parent's version of the file held it already.
+//! 4. A commit range ([`Selection::Range`], for CI and hooks) skips the object pass: it
+//!    diffs only the range's commits through the object database, matches only the blobs they
+//!    introduce, and reports a secret only where no parent's version of the file (nor a file
+//!    the commit removed, for renames) already held it.
 //!
 //! # Performance
 //!
-//! The object pass costs about one base-first rebuild of the packs plus matching; see
-//! `examples/floor.rs` to measure the rebuild alone. The commit walk costs one tree diff per
-//! commit. A range costs only its own commits and blobs, plus finding where the range
-//! starts.
+//! A whole-history scan costs one base-first rebuild of the packs (the floor: measure it with
+//! `examples/floor.rs`; 1.8 s for curl/curl's 3.35 GB of blob versions on 2 cores) plus
+//! matching every blob, which dominates; provenance adds about 0.6 s on curl/curl (39,573
+//! commits). A range costs only its own commits and blobs, plus finding where it starts.
 #![deny(missing_docs)]
 
 mod commits;
