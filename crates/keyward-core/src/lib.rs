@@ -20,19 +20,26 @@
 mod check;
 mod checksum;
 mod error;
+mod exposure;
 mod filter;
 mod finding;
 mod matcher;
 mod prefilter;
+mod remediation;
 mod revocation;
 mod rule;
 
 pub use check::{CheckSummary, Problem, check};
 pub use checksum::Checksum;
 pub use error::Error;
+pub use exposure::{
+    EnvPrefix, Exposure, ExposureKind, ExposureModel, ExposureSpec, Marker, NoProject, PathClass,
+    ProjectClass, ProjectView,
+};
 pub use filter::{Filters, FiltersSpec, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
 pub use matcher::{Matcher, Scratch};
+pub use remediation::RemediationSpec;
 pub use revocation::{ClientAuth, RevocationEndpoint};
 pub use rule::{
     Category, Confidence, Origin, REGEX_SIZE_LIMIT, Rule, RuleId, RuleSet, RuleSpec, Severity,

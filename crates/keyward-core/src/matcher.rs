@@ -235,11 +235,22 @@ fn accept(rule: &Rule, value: &[u8], filters: &crate::Filters) -> bool {
     true
 }
 
-/// Ranks a finding for overlap removal: provider rules beat generic ones, then confidence,
-/// then the longer secret.
-fn rank(f: &Finding, rules: &[Rule]) -> (bool, crate::Confidence, usize, std::cmp::Reverse<usize>) {
+/// Ranks a finding for overlap removal: rules restricted to some exposures lose to all others
+/// (they only fill in where nothing else matched), provider rules beat generic ones, then
+/// confidence, then the longer secret.
+fn rank(
+    f: &Finding,
+    rules: &[Rule],
+) -> (
+    bool,
+    bool,
+    crate::Confidence,
+    usize,
+    std::cmp::Reverse<usize>,
+) {
     let rule = &rules[f.rule];
     (
+        rule.spec.only_in.is_empty(),
         !rule.spec.generic,
         rule.confidence(),
         f.span.len(),

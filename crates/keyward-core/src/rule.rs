@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
 use crate::error::Error;
+use crate::exposure::{ExposureKind, ExposureModel, ExposureSpec};
 use crate::filter::{Filters, FiltersSpec};
+use crate::remediation::RemediationSpec;
 use crate::revocation::RevocationEndpoint;
 
 /// The largest compiled size a rule's regex may have (bytes of NFA), so that a user's rule
@@ -211,6 +213,15 @@ pub struct RuleSpec {
     /// Whether the shared placeholder filter applies (default true).
     #[serde(default)]
     pub placeholder_check: Option<bool>,
+    /// Report this rule's findings only in files of these exposures (e.g. a client-secret
+    /// literal of any shape, which is only worth reporting in client code). Such a rule loses to
+    /// any other rule on the same bytes.
+    #[serde(default)]
+    pub only_in: Vec<ExposureKind>,
+    /// A sentence added to the finding when it is in client code (e.g. that the provider
+    /// treats installed-app secrets as public, so the fix is PKCE).
+    #[serde(default)]
+    pub client_note: Option<String>,
     /// What to do when it leaks.
     #[serde(default)]
     pub remediation: Option<String>,
@@ -235,6 +246,10 @@ pub(crate) struct PatternFile {
     pub filters: Option<FiltersSpec>,
     #[serde(default)]
     pub revocation_endpoints: Vec<RevocationEndpoint>,
+    #[serde(default)]
+    pub exposure: Option<ExposureSpec>,
+    #[serde(default)]
+    pub remediation: Option<RemediationSpec>,
 }
 
 /// Where a rule was defined.
@@ -428,6 +443,9 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     filters: Filters,
     revocation: Vec<RevocationEndpoint>,
+    exposure: ExposureSpec,
+    exposure_model: OnceLock<Result<ExposureModel, String>>,
+    remediation: RemediationSpec,
 }
 
 /// Where pattern files come from.
@@ -480,6 +498,9 @@ impl RuleSet {
             rules: Vec::new(),
             filters: Filters::default(),
             revocation: Vec::new(),
+            exposure: ExposureSpec::default(),
+            exposure_model: OnceLock::new(),
+            remediation: RemediationSpec::default(),
         }
     }
 
@@ -565,6 +586,14 @@ impl RuleSet {
             });
             self.filters = filters_before;
         }
+        if let Err(e) = ExposureModel::new(&self.exposure) {
+            problems.push(Error::Yaml {
+                file: source.file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("exposure: {e}"),
+            });
+        }
         let mut seen: HashSet<String> = self.rules[..first_new]
             .iter()
             .map(|r| r.spec.id.clone())
@@ -597,6 +626,13 @@ impl RuleSet {
             self.filters.extend(filters);
         }
         self.revocation.extend(parsed.revocation_endpoints);
+        if let Some(r) = parsed.remediation {
+            self.remediation.extend(r);
+        }
+        if let Some(e) = parsed.exposure {
+            self.exposure.extend(e);
+            self.exposure_model = OnceLock::new();
+        }
         let mut cursor = 0;
         for spec in parsed.rules {
             let line = text.map_or(0, |t| line_of_rule(t, &spec.id, cursor));
@@ -630,6 +666,34 @@ impl RuleSet {
     /// The rules, in load order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The exposure classifier (compiled on first use).
+    pub fn exposure(&self) -> &ExposureModel {
+        static EMPTY: OnceLock<ExposureModel> = OnceLock::new();
+        match self
+            .exposure_model
+            .get_or_init(|| ExposureModel::new(&self.exposure))
+        {
+            Ok(m) => m,
+            Err(_) => EMPTY.get_or_init(ExposureModel::default),
+        }
+    }
+
+    /// Adds user exposure globs ahead of the built-in ones.
+    pub fn prepend_exposure_globs(
+        &mut self,
+        globs: &[(String, ExposureKind)],
+    ) -> Result<(), String> {
+        self.exposure.prepend_globs(globs);
+        let model = ExposureModel::new(&self.exposure)?;
+        self.exposure_model = OnceLock::from(Ok(model));
+        Ok(())
+    }
+
+    /// The remediation text of a finding of `rule` in a file of `exposure`.
+    pub fn remediation(&self, rule: &Rule, exposure: ExposureKind) -> String {
+        self.remediation.compose(rule, exposure)
     }
 
     /// Known OAuth token revocation endpoints.
