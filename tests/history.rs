@@ -719,3 +719,33 @@ fn lock_file_paths_drop_generic_findings_per_occurrence() {
     only_lock.commit("a lock file");
     assert_eq!(history(only_lock.path(), &[]).code, 0);
 }
+
+#[test]
+fn objects_borrowed_from_an_alternate_are_scanned() {
+    let origin = Repo::new();
+    origin.write("a.txt", &format!("{T1}\n"));
+    let first = origin.commit("add");
+    origin.git(&["repack", "-q", "-adf"]);
+    let dir = TempDir::new().expect("temp dir");
+    let clone = dir.path().join("shared");
+    git_in(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            &origin.path().to_string_lossy(),
+            "shared",
+        ],
+        &[],
+    );
+    assert!(clone.join(".git/objects/info/alternates").is_file());
+    std::fs::write(clone.join("b.txt"), format!("{T2}\n")).expect("write");
+    git_in(&clone, &["add", "-A"], &[]);
+    git_in(&clone, &["commit", "-q", "-m", "local"], &origin.env());
+    let local = git_in(&clone, &["rev-parse", "HEAD"], &[]);
+
+    let run = history(&clone, &[]);
+    assert_eq!(run.finding(T1)["commit"], first.as_str());
+    assert_eq!(run.finding(T2)["commit"], local.as_str());
+}
