@@ -87,6 +87,9 @@ pub struct Finding {
     pub line: usize,
     /// 1-based column of the secret's first byte, in characters.
     pub column: usize,
+    /// How the secret was encoded, when it was found by decoding; the span is then the
+    /// encoded region's.
+    pub encoding: Option<crate::Encoding>,
 }
 
 /// Fills in `line` and `column` for findings sorted by span start.
@@ -152,6 +155,7 @@ mod tests {
                 match_span: 11..12,
                 line: 0,
                 column: 0,
+                encoding: None,
             },
             Finding {
                 rule: 0,
@@ -160,6 +164,7 @@ mod tests {
                 match_span: 13..14,
                 line: 0,
                 column: 0,
+                encoding: None,
             },
         ];
         locate(hay, &mut fs);

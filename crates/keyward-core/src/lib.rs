@@ -19,6 +19,7 @@
 
 mod check;
 mod checksum;
+mod decode;
 mod error;
 mod exposure;
 mod filter;
@@ -31,6 +32,7 @@ mod rule;
 
 pub use check::{CheckSummary, Problem, check};
 pub use checksum::Checksum;
+pub use decode::{DecoderTrigger, DecodersSpec, Encoding};
 pub use error::Error;
 pub use exposure::{
     EnvPrefix, Exposure, ExposureKind, ExposureModel, ExposureSpec, Marker, NoProject, PathClass,

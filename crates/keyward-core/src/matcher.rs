@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use regex_automata::{Input, meta, util::primitives::NonMaxUsize};
 
+use crate::decode::{Decoded, decode_window};
 use crate::entropy;
 use crate::error::Error;
 use crate::finding::{Finding, Secret, locate};
@@ -48,6 +49,9 @@ pub struct Scratch {
     caches: Vec<Option<meta::Cache>>,
     slots: Vec<Option<NonMaxUsize>>,
     candidates: Vec<Finding>,
+    regions: Vec<Decoded>,
+    /// For matching decoded text, one level down.
+    nested: Option<Box<Scratch>>,
 }
 
 impl Scratch {
@@ -56,10 +60,10 @@ impl Scratch {
         Scratch::default()
     }
 
-    fn prepare(&mut self, rules: usize) {
-        if self.windows.len() < rules {
-            self.windows.resize_with(rules, Vec::new);
-            self.caches.resize_with(rules, || None);
+    fn prepare(&mut self, triggers: usize) {
+        if self.windows.len() < triggers {
+            self.windows.resize_with(triggers, Vec::new);
+            self.caches.resize_with(triggers, || None);
         }
         for &r in &self.touched {
             self.windows[r as usize].clear();
@@ -70,9 +74,15 @@ impl Scratch {
 }
 
 impl Matcher {
-    /// Builds the keyword automaton over `rules`.
+    /// Builds the keyword automaton over `rules` (and the decoders' keywords).
     pub fn new(rules: RuleSet) -> Result<Matcher, Error> {
-        let prefilter = Prefilter::new(rules.rules())?;
+        let extra: Vec<(&[String], crate::Window)> = rules
+            .decoders()
+            .triggers
+            .iter()
+            .map(|t| (t.keywords.as_slice(), t.window))
+            .collect();
+        let prefilter = Prefilter::new(rules.rules(), &extra)?;
         Ok(Matcher {
             inner: Arc::new(Inner { rules, prefilter }),
         })
@@ -109,24 +119,71 @@ impl Matcher {
 
     /// Like [`Matcher::scan`], appending to `out`.
     pub fn scan_into(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<Finding>) {
+        let decoders = self.inner.rules.decoders();
+        let mut budget = decoders.budget();
+        let mut candidates = self.candidates(hay, scratch, decoders.depth(), &mut budget);
+        let first = out.len();
+        remove_overlaps(&mut candidates, self.rules(), out);
+        locate(hay, &mut out[first..]);
+        scratch.candidates = candidates;
+    }
+
+    /// Every accepted match in `hay`, overlaps included, plus what decoding `depth` levels
+    /// down finds (reported at the encoded region).
+    fn candidates(
+        &self,
+        hay: &[u8],
+        scratch: &mut Scratch,
+        depth: usize,
+        budget: &mut usize,
+    ) -> Vec<Finding> {
         let Some(prefilter) = &self.inner.prefilter else {
-            return;
+            return Vec::new();
         };
-        let rules = self.rules();
-        scratch.prepare(rules.len());
+        let rules = self.rules().len();
+        let triggers = self.inner.rules.decoders().triggers.as_slice();
+        scratch.prepare(rules + triggers.len());
         collect_windows(prefilter, hay, scratch);
         if scratch.touched.is_empty() {
-            return;
+            return Vec::new();
         }
         scratch.touched.sort_unstable();
         let touched = std::mem::take(&mut scratch.touched);
-        for &r in &touched {
+        for &r in touched.iter().filter(|&&r| (r as usize) < rules) {
             self.run_rule(r as usize, hay, scratch);
         }
+        let mut found = std::mem::take(&mut scratch.candidates);
+        if depth > 0 {
+            for &t in touched.iter().filter(|&&r| (r as usize) >= rules) {
+                let trigger = &triggers[t as usize - rules];
+                let min = trigger.min_length.unwrap_or(12);
+                scratch.regions.clear();
+                for w in &scratch.windows[t as usize] {
+                    decode_window(trigger.encoding, hay, w.clone(), min, &mut scratch.regions);
+                }
+                scratch
+                    .regions
+                    .dedup_by(|a, b| a.start == b.start && a.end == b.end);
+                let regions = std::mem::take(&mut scratch.regions);
+                for region in &regions {
+                    if region.bytes.len() > *budget {
+                        break;
+                    }
+                    *budget -= region.bytes.len();
+                    let nested = scratch.nested.get_or_insert_with(Default::default);
+                    let inner = self.candidates(&region.bytes, nested, depth - 1, budget);
+                    found.extend(inner.into_iter().map(|f| Finding {
+                        span: region.start..region.end,
+                        match_span: region.start..region.end,
+                        encoding: Some(f.encoding.unwrap_or(trigger.encoding)),
+                        ..f
+                    }));
+                }
+                scratch.regions = regions;
+            }
+        }
         scratch.touched = touched;
-        let first = out.len();
-        remove_overlaps(&mut scratch.candidates, rules, out);
-        locate(hay, &mut out[first..]);
+        found
     }
 
     fn run_rule(&self, r: usize, hay: &[u8], scratch: &mut Scratch) {
@@ -163,6 +220,7 @@ impl Matcher {
                             match_span: ms..me,
                             line: 0,
                             column: 0,
+                            encoding: None,
                         });
                     }
                 }
@@ -237,22 +295,24 @@ fn accept(rule: &Rule, value: &[u8], filters: &crate::Filters) -> bool {
 
 /// Ranks a finding for overlap removal: rules restricted to some exposures lose to all others
 /// (they only fill in where nothing else matched), provider rules beat generic ones, then
-/// confidence, then the longer secret.
-fn rank(
-    f: &Finding,
-    rules: &[Rule],
-) -> (
+/// confidence, then a match in the text itself beats one in decoded text (a rule written for
+/// the encoded form knows it better), then the longer secret.
+type Rank = (
     bool,
     bool,
     crate::Confidence,
+    bool,
     usize,
     std::cmp::Reverse<usize>,
-) {
+);
+
+fn rank(f: &Finding, rules: &[Rule]) -> Rank {
     let rule = &rules[f.rule];
     (
         rule.spec.only_in.is_empty(),
         !rule.spec.generic,
         rule.confidence(),
+        f.encoding.is_none(),
         f.span.len(),
         std::cmp::Reverse(f.rule),
     )

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 use crate::error::Error;
-use crate::rule::Rule;
+use crate::rule::{Rule, Window};
 
 /// FNV-1a: the keyword analysis hashes tens of thousands of short substrings at start-up,
 /// where SipHash's resistance to hostile keys buys nothing and costs a millisecond.
@@ -110,18 +110,22 @@ struct Automaton {
 }
 
 impl Prefilter {
-    /// Gathers the keywords of `rules`; `None` when there are none. Nothing is built yet.
-    pub fn new(rules: &[Rule]) -> Result<Option<Prefilter>, Error> {
+    /// Gathers the keywords of `rules` and of `extra` (more triggers, numbered after the
+    /// rules: decoders); `None` when there are none. Nothing is built yet.
+    pub fn new(rules: &[Rule], extra: &[(&[String], Window)]) -> Result<Option<Prefilter>, Error> {
         let mut index: FnvMap<String, usize> = FnvMap::default();
         let mut all: Vec<(String, Vec<Trigger>)> = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            let w = rule.window();
+        let sources = rules
+            .iter()
+            .map(|r| (r.spec.keywords.as_slice(), r.window()))
+            .chain(extra.iter().copied());
+        for (i, (keywords, w)) in sources.enumerate() {
             let trigger = Trigger {
                 rule: i as u32,
                 before: w.before,
                 after: w.after,
             };
-            for k in &rule.spec.keywords {
+            for k in keywords {
                 let lower = k.to_ascii_lowercase();
                 let slot = *index.entry(lower.clone()).or_insert_with(|| {
                     all.push((lower, Vec::new()));
@@ -353,7 +357,7 @@ mod tests {
 
     /// (rule, keyword start, keyword end) for every trigger, in the order reported.
     fn hits(set: &RuleSet, hay: &str, tier: Tier) -> Vec<(u32, usize, usize)> {
-        let p = Prefilter::new(set.rules())
+        let p = Prefilter::new(set.rules(), &[])
             .expect("build")
             .expect("keywords");
         let mut got = Vec::new();
@@ -389,7 +393,7 @@ mod tests {
     #[test]
     fn nested_keyword_still_triggers_its_rules() {
         let set = rules(&[("long", &["client_secret"]), ("short", &["secret"])]);
-        let p = Prefilter::new(set.rules())
+        let p = Prefilter::new(set.rules(), &[])
             .expect("build")
             .expect("keywords");
         assert_eq!(p.minimal_keywords(), ["secret"]);
@@ -431,7 +435,7 @@ mod tests {
     #[test]
     fn tiers_switch_by_size() {
         let set = rules(&[("a", &["needle"])]);
-        let p = Prefilter::new(set.rules())
+        let p = Prefilter::new(set.rules(), &[])
             .expect("build")
             .expect("keywords");
         let mut small = 0;

@@ -10,6 +10,7 @@ use regex_automata::nfa::thompson::WhichCaptures;
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::Checksum;
+use crate::decode::DecodersSpec;
 use crate::error::Error;
 use crate::exposure::{ExposureKind, ExposureModel, ExposureSpec};
 use crate::filter::{Filters, FiltersSpec};
@@ -250,6 +251,8 @@ pub(crate) struct PatternFile {
     pub exposure: Option<ExposureSpec>,
     #[serde(default)]
     pub remediation: Option<RemediationSpec>,
+    #[serde(default)]
+    pub decoders: Option<DecodersSpec>,
 }
 
 /// Where a rule was defined.
@@ -446,6 +449,7 @@ pub struct RuleSet {
     exposure: ExposureSpec,
     exposure_model: OnceLock<Result<ExposureModel, String>>,
     remediation: RemediationSpec,
+    decoders: DecodersSpec,
 }
 
 /// Where pattern files come from.
@@ -501,6 +505,7 @@ impl RuleSet {
             exposure: ExposureSpec::default(),
             exposure_model: OnceLock::new(),
             remediation: RemediationSpec::default(),
+            decoders: DecodersSpec::default(),
         }
     }
 
@@ -629,6 +634,9 @@ impl RuleSet {
         if let Some(r) = parsed.remediation {
             self.remediation.extend(r);
         }
+        if let Some(d) = parsed.decoders {
+            self.decoders.extend(d);
+        }
         if let Some(e) = parsed.exposure {
             self.exposure.extend(e);
             self.exposure_model = OnceLock::new();
@@ -694,6 +702,16 @@ impl RuleSet {
     /// The remediation text of a finding of `rule` in a file of `exposure`.
     pub fn remediation(&self, rule: &Rule, exposure: ExposureKind) -> String {
         self.remediation.compose(rule, exposure)
+    }
+
+    /// The decoders and where they look.
+    pub fn decoders(&self) -> &DecodersSpec {
+        &self.decoders
+    }
+
+    /// Turns decoding off (`--no-decode`).
+    pub fn disable_decoders(&mut self) {
+        self.decoders.triggers.clear();
     }
 
     /// Known OAuth token revocation endpoints.

@@ -1,0 +1,507 @@
+//! Decoders: secrets hidden in base64, percent-encoding, string escapes or XML entities.
+//!
+//! Decoding is triggered, not exhaustive: a pass over every byte looking for base64 runs costs
+//! as much as the keyword automaton itself, so the prefilter finds the places where encoded
+//! values live (keywords in `patterns/decoders.yaml`: `data:`, `auth`, `%3A`, `\u00`, `&amp;`…)
+//! and only windows around those hits are searched for encoded regions. Each region is decoded,
+//! and the decoded text is matched again (up to a depth limit, with a cap on decoded bytes so
+//! memory stays flat); a finding in it is reported at the encoded region's place.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rule::Window;
+
+/// How a secret was encoded where it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Base64, standard or URL-safe alphabet, padded or not.
+    Base64,
+    /// Percent-encoding (`%2F`).
+    Percent,
+    /// String escapes (`\u002F`, `\/`, `\x2f`, `\n`).
+    Escapes,
+    /// XML/HTML character references (`&amp;`, `&#x2F;`).
+    XmlEntities,
+}
+
+impl Encoding {
+    /// The name used in YAML and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Percent => "percent",
+            Encoding::Escapes => "escapes",
+            Encoding::XmlEntities => "xml-entities",
+        }
+    }
+
+    /// Every encoding, in the order they are tried.
+    pub const ALL: [Encoding; 4] = [
+        Encoding::Base64,
+        Encoding::Percent,
+        Encoding::Escapes,
+        Encoding::XmlEntities,
+    ];
+}
+
+/// The `decoders:` section of a pattern file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecodersSpec {
+    /// How many encodings deep to decode (default 2).
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// At most this many decoded bytes per scanned input (default 1 MiB).
+    #[serde(default)]
+    pub max_decoded_bytes: Option<usize>,
+    /// The decoders and where to look for their encodings.
+    #[serde(default)]
+    pub triggers: Vec<DecoderTrigger>,
+}
+
+/// Where one encoding is looked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecoderTrigger {
+    /// The encoding.
+    pub encoding: Encoding,
+    /// Keywords near which encoded values are looked for (ASCII case-insensitive).
+    pub keywords: Vec<String>,
+    /// How far around a keyword hit.
+    pub window: Window,
+    /// The shortest encoded region worth decoding.
+    #[serde(default)]
+    pub min_length: Option<usize>,
+}
+
+impl DecodersSpec {
+    pub(crate) fn extend(&mut self, other: DecodersSpec) {
+        if other.max_depth.is_some() {
+            self.max_depth = other.max_depth;
+        }
+        if other.max_decoded_bytes.is_some() {
+            self.max_decoded_bytes = other.max_decoded_bytes;
+        }
+        self.triggers.extend(other.triggers);
+    }
+
+    /// The depth limit.
+    pub fn depth(&self) -> usize {
+        self.max_depth.unwrap_or(2)
+    }
+
+    /// The decoded-bytes limit.
+    pub fn budget(&self) -> usize {
+        self.max_decoded_bytes.unwrap_or(1 << 20)
+    }
+}
+
+/// One encoded region found in a window, and its decoded bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    pub start: usize,
+    pub end: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// Finds and decodes the regions of `encoding` inside `hay[window]`.
+pub(crate) fn decode_window(
+    encoding: Encoding,
+    hay: &[u8],
+    window: std::ops::Range<usize>,
+    min_length: usize,
+    out: &mut Vec<Decoded>,
+) {
+    match encoding {
+        Encoding::Base64 => base64_regions(hay, window, min_length, out),
+        Encoding::Percent => token_regions(hay, window, min_length, b'%', percent_decode, out),
+        Encoding::Escapes => token_regions(hay, window, min_length, b'\\', unescape, out),
+        Encoding::XmlEntities => token_regions(hay, window, min_length, b'&', unentity, out),
+    }
+}
+
+/// The base64 alphabet, standard and URL-safe.
+static BASE64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'-' || c == b'_';
+        i += 1;
+    }
+    t
+};
+
+fn base64_regions(hay: &[u8], window: std::ops::Range<usize>, min: usize, out: &mut Vec<Decoded>) {
+    let end = window.end.min(hay.len());
+    // Start at a run boundary: a run that began before the window is taken whole.
+    let mut i = window.start;
+    while i > 0 && BASE64[hay[i - 1] as usize] {
+        i -= 1;
+    }
+    while i < end {
+        if !BASE64[hay[i] as usize] {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < hay.len() && BASE64[hay[i] as usize] {
+            i += 1;
+        }
+        let mut e = i;
+        while e < hay.len() && e - i < 2 && hay[e] == b'=' {
+            e += 1;
+        }
+        if i - s >= min
+            && let Some(bytes) = base64_decode(&hay[s..i])
+            && looks_like_text(&bytes)
+        {
+            out.push(Decoded {
+                start: s,
+                end: e,
+                bytes,
+            });
+        }
+        i = e.max(i);
+    }
+}
+
+/// Decodes base64 (standard or URL-safe, padding optional); `None` on a bad length.
+pub(crate) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let s = s
+        .strip_suffix(b"==")
+        .or_else(|| s.strip_suffix(b"="))
+        .unwrap_or(s);
+    if s.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+/// Printable text: no NULs or other control bytes but tab and line breaks, mostly ASCII.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    if bytes.len() < 6 {
+        return false;
+    }
+    let mut high = 0;
+    for &b in bytes {
+        if b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t') || b == 0x7f {
+            return false;
+        }
+        if b >= 0x80 {
+            high += 1;
+        }
+    }
+    high * 10 <= bytes.len()
+}
+
+/// Regions around occurrences of `marker` that `decode` changes: the surrounding token, cut
+/// at whitespace, quotes and angle brackets.
+fn token_regions(
+    hay: &[u8],
+    window: std::ops::Range<usize>,
+    min: usize,
+    marker: u8,
+    decode: fn(&[u8]) -> Option<Vec<u8>>,
+    out: &mut Vec<Decoded>,
+) {
+    let end = window.end.min(hay.len());
+    let stop = |b: u8| {
+        b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')')
+    };
+    let mut i = window.start.min(end);
+    while let Some(off) = memchr::memchr(marker, &hay[i..end]) {
+        let at = i + off;
+        let mut s = at;
+        while s > 0 && !stop(hay[s - 1]) {
+            s -= 1;
+        }
+        let mut e = at;
+        while e < hay.len() && !stop(hay[e]) {
+            e += 1;
+        }
+        // Escapes may sit inside a quoted string with spaces: take the string.
+        if marker == b'\\' {
+            let quoted = |b: u8| matches!(b, b'"' | b'\'' | b'\n');
+            s = at;
+            while s > 0 && !quoted(hay[s - 1]) {
+                s -= 1;
+            }
+            e = at;
+            while e < hay.len() && !quoted(hay[e]) {
+                e += if hay[e] == b'\\' { 2 } else { 1 };
+            }
+            e = e.min(hay.len());
+        }
+        if e - s >= min
+            && let Some(bytes) = decode(&hay[s..e])
+            && bytes != hay[s..e]
+        {
+            out.push(Decoded {
+                start: s,
+                end: e,
+                bytes,
+            });
+        }
+        i = e.max(at + 1);
+        if i >= end {
+            break;
+        }
+    }
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// `%XX` → byte; `None` when there is no valid escape.
+pub(crate) fn percent_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut any = false;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                s.get(i + 1).and_then(|&c| hex(c)),
+                s.get(i + 2).and_then(|&c| hex(c)),
+            )
+        {
+            out.push(h << 4 | l);
+            any = true;
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    any.then_some(out)
+}
+
+/// JSON/JS string escapes → bytes (`\n` becomes a line break, `\uXXXX` UTF-8).
+pub(crate) fn unescape(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut any = false;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'\\' || i + 1 >= s.len() {
+            out.push(s[i]);
+            i += 1;
+            continue;
+        }
+        let c = s[i + 1];
+        let simple = match c {
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'/' | b'\\' | b'"' | b'\'' => Some(c),
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            i += 2;
+            any = true;
+            continue;
+        }
+        let (digits, len) = match c {
+            b'u' => (4, 6),
+            b'x' => (2, 4),
+            _ => (0, 0),
+        };
+        let code = (digits > 0)
+            .then(|| s.get(i + 2..i + 2 + digits))
+            .flatten()
+            .and_then(|h| u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())
+            .and_then(char::from_u32);
+        match code {
+            Some(ch) => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                i += len;
+                any = true;
+            }
+            None => {
+                out.push(s[i]);
+                i += 1;
+            }
+        }
+    }
+    any.then_some(out)
+}
+
+/// XML/HTML character references → bytes.
+pub(crate) fn unentity(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut any = false;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'&'
+            && let Some(semi) = s[i..].iter().take(12).position(|&b| b == b';')
+        {
+            let name = &s[i + 1..i + semi];
+            let decoded = match name {
+                b"amp" => Some('&'),
+                b"lt" => Some('<'),
+                b"gt" => Some('>'),
+                b"quot" => Some('"'),
+                b"apos" => Some('\''),
+                _ => name.strip_prefix(b"#").and_then(|n| {
+                    let (digits, radix) = match n.first() {
+                        Some(b'x' | b'X') => (&n[1..], 16),
+                        _ => (n, 10),
+                    };
+                    u32::from_str_radix(std::str::from_utf8(digits).ok()?, radix)
+                        .ok()
+                        .and_then(char::from_u32)
+                }),
+            };
+            if let Some(ch) = decoded {
+                let mut buf = [0; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                i += semi + 1;
+                any = true;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+    any.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regions(encoding: Encoding, hay: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        decode_window(encoding, hay.as_bytes(), 0..hay.len(), 8, &mut out);
+        out.into_iter()
+            .map(|d| {
+                (
+                    hay[d.start..d.end].to_string(),
+                    String::from_utf8_lossy(&d.bytes).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn base64_both_alphabets_and_padding() {
+        assert_eq!(
+            base64_decode(b"aGVsbG8gd29ybGQ=").as_deref(),
+            Some(b"hello world".as_slice())
+        );
+        assert_eq!(
+            base64_decode(b"aGVsbG8gd29ybGQ").as_deref(),
+            Some(b"hello world".as_slice())
+        );
+        assert_eq!(
+            base64_decode(b"Pz8_Pz8-").as_deref(),
+            Some(b"???\x3f?>".as_slice())
+        );
+        assert_eq!(base64_decode(b"abcde"), None);
+        let found = regions(
+            Encoding::Base64,
+            "DATABASE_URL: cG9zdGdyZXM6Ly91OnBAaDo1NDMyL2Q=\n",
+        );
+        assert_eq!(
+            found,
+            [(
+                "cG9zdGdyZXM6Ly91OnBAaDo1NDMyL2Q=".into(),
+                "postgres://u:p@h:5432/d".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn base64_of_binary_or_identifiers_is_not_text() {
+        // A sha512 integrity hash decodes to binary.
+        assert!(regions(Encoding::Base64, "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==").is_empty());
+        assert!(regions(Encoding::Base64, "someVeryLongIdentifierName").is_empty());
+    }
+
+    #[test]
+    fn percent_escapes_and_entities() {
+        assert_eq!(
+            regions(
+                Encoding::Percent,
+                "url=https%3A%2F%2Fhooks.example.com%2Fx&y"
+            ),
+            [(
+                "url=https%3A%2F%2Fhooks.example.com%2Fx&y".into(),
+                "url=https://hooks.example.com/x&y".into()
+            )]
+        );
+        assert_eq!(
+            regions(
+                Encoding::Escapes,
+                r#""key": "-----BEGIN\nMII\u002Fabc\/def""#
+            ),
+            [(
+                r#"-----BEGIN\nMII\u002Fabc\/def"#.into(),
+                "-----BEGIN\nMII/abc/def".into()
+            )]
+        );
+        assert_eq!(
+            regions(
+                Encoding::XmlEntities,
+                "<add value=\"Server=x;Password=a&amp;b&#x21;c\"/>"
+            ),
+            [(
+                "Server=x;Password=a&amp;b&#x21;c".into(),
+                "Server=x;Password=a&b!c".into()
+            )]
+        );
+        assert_eq!(percent_decode(b"no escapes"), None);
+        assert_eq!(unescape(b"plain"), None);
+        assert_eq!(unentity(b"a & b"), None);
+    }
+
+    #[test]
+    fn malformed_input_never_panics() {
+        for s in [
+            "%",
+            "%z",
+            "%4",
+            "\\",
+            "\\u12",
+            "\\x",
+            "&",
+            "&#;",
+            "&#xZZ;",
+            "&#99999999999;",
+            "=",
+            "==",
+            "A=",
+        ] {
+            let _ = percent_decode(s.as_bytes());
+            let _ = unescape(s.as_bytes());
+            let _ = unentity(s.as_bytes());
+            let _ = base64_decode(s.as_bytes());
+            for e in Encoding::ALL {
+                let mut out = Vec::new();
+                decode_window(e, s.as_bytes(), 0..s.len(), 1, &mut out);
+            }
+        }
+    }
+}
