@@ -416,15 +416,11 @@ fn marker_matches(dir: &str, m: &Marker, view: &dyn ProjectView) -> bool {
     let Some(entries) = view.list(&parent) else {
         return false;
     };
-    let mut reads = 0;
-    for entry in entries.iter().filter(|e| wildcard(name, e)) {
-        if m.contains_any.is_empty() && m.dependency_any.is_empty() {
-            return true;
-        }
-        if reads == MARKER_READS {
-            break;
-        }
-        reads += 1;
+    let mut matching = entries.iter().filter(|e| wildcard(name, e)).peekable();
+    if m.contains_any.is_empty() && m.dependency_any.is_empty() {
+        return matching.peek().is_some();
+    }
+    for entry in matching.take(MARKER_READS) {
         let Some(bytes) = view.read(&join(&parent, entry)) else {
             continue;
         };

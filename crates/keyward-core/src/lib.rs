@@ -24,6 +24,7 @@ mod error;
 mod exposure;
 mod filter;
 mod finding;
+mod kwdfa;
 mod matcher;
 mod prefilter;
 mod remediation;

@@ -26,6 +26,7 @@ use crate::decode::{Decoded, decode_window};
 use crate::entropy;
 use crate::error::Error;
 use crate::finding::{Finding, Secret, locate};
+use crate::kwdfa::LaneHits;
 use crate::prefilter::Prefilter;
 use crate::rule::{Rule, RuleSet};
 
@@ -50,6 +51,7 @@ pub struct Scratch {
     slots: Vec<Option<NonMaxUsize>>,
     candidates: Vec<Finding>,
     regions: Vec<Decoded>,
+    lanes: LaneHits,
     /// For matching decoded text, one level down.
     nested: Option<Box<Scratch>>,
 }
@@ -104,7 +106,7 @@ impl Matcher {
     pub fn keyword_hits(&self, hay: &[u8]) -> usize {
         let mut n = 0;
         if let Some(p) = &self.inner.prefilter {
-            p.for_each_hit(hay, |_, _, _| n += 1);
+            p.for_each_hit(hay, &mut LaneHits::default(), |_, _, _| n += 1);
         }
         n
     }
@@ -235,11 +237,17 @@ impl Matcher {
 
 /// Records, per rule, the merged windows around every keyword hit.
 fn collect_windows(prefilter: &Prefilter, hay: &[u8], scratch: &mut Scratch) {
-    prefilter.for_each_hit(hay, |triggers, hit_start, hit_end| {
+    let Scratch {
+        windows,
+        touched,
+        lanes,
+        ..
+    } = scratch;
+    prefilter.for_each_hit(hay, lanes, |triggers, hit_start, hit_end| {
         for t in triggers {
             let start = hit_start.saturating_sub(t.before);
             let end = hit_end.saturating_add(t.after).min(hay.len());
-            let list = &mut scratch.windows[t.rule as usize];
+            let list = &mut windows[t.rule as usize];
             match list.last_mut() {
                 Some(last) if start <= last.end => {
                     last.start = last.start.min(start);
@@ -247,7 +255,7 @@ fn collect_windows(prefilter: &Prefilter, hay: &[u8], scratch: &mut Scratch) {
                 }
                 Some(_) => list.push(start..end),
                 None => {
-                    scratch.touched.push(t.rule);
+                    touched.push(t.rule);
                     list.push(start..end);
                 }
             }
