@@ -24,6 +24,7 @@ mod error;
 mod exposure;
 mod filter;
 mod finding;
+mod jwt;
 mod kwdfa;
 mod matcher;
 mod prefilter;
@@ -41,6 +42,7 @@ pub use exposure::{
 };
 pub use filter::{Filters, FiltersSpec, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
+pub use jwt::{JwtInfo, JwtKind, decode_jwt};
 pub use matcher::{Matcher, Scratch};
 pub use remediation::RemediationSpec;
 pub use revocation::{ClientAuth, RevocationEndpoint};
