@@ -56,6 +56,10 @@ pub enum Category {
     Jwt,
     /// Anything else.
     Generic,
+    /// Not a secret: an OAuth practice to fix (implicit grant, tokens in localStorage…);
+    /// reported only when asked for (`--hygiene`).
+    #[serde(rename = "oauth-hygiene")]
+    OauthHygiene,
 }
 
 impl Category {
@@ -72,6 +76,7 @@ impl Category {
             Category::Webhook => "webhook",
             Category::Jwt => "jwt",
             Category::Generic => "generic",
+            Category::OauthHygiene => "oauth-hygiene",
         }
     }
 }
@@ -664,6 +669,12 @@ impl RuleSet {
             .collect();
         self.rules.retain(|r| !ids.contains(&r.spec.id));
         unknown
+    }
+
+    /// Drops the OAuth hygiene checks (they are opt-in: `--hygiene`).
+    pub fn without_hygiene(&mut self) {
+        self.rules
+            .retain(|r| r.spec.category != Category::OauthHygiene);
     }
 
     /// Drops every rule (keeping the filters): `--no-builtin`.
