@@ -56,9 +56,28 @@ pub struct FiltersSpec {
     /// `p@ssw0rd`), before placeholder words are looked up: `{"3": "e", "@": "a"}`.
     #[serde(default)]
     pub leet: std::collections::BTreeMap<char, char>,
+    /// For rules that say their secrets are random (`random: true`): a value that reads as
+    /// words — few changes between lowercase, uppercase, digits and symbols, and a word of at
+    /// least `min_word` letters — is an identifier, not a token (`statusHandler61-4710`).
+    #[serde(default)]
+    pub word_like: Option<WordLike>,
     /// Globs of lock files and checksum lists: generic rules report nothing there.
     #[serde(default)]
     pub lock_files: Vec<String>,
+}
+
+/// When a value reads as words rather than random characters.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordLike {
+    /// At most this many changes between lowercase, uppercase, digits and symbols per
+    /// character (random base62 has about 0.6, `statusHandler61-4710` 0.2)…
+    pub max_changes_per_char: f64,
+    /// …and most letters in pronounceable words: runs of at least this many letters (split at
+    /// lower→upper)…
+    pub min_word: usize,
+    /// …with at least this share of vowels (English words have about 0.4, random letters 0.2).
+    pub min_vowel_ratio: f64,
 }
 
 /// The filters shared by all rules.
@@ -99,6 +118,9 @@ impl Filters {
         self.spec.leet.extend(spec.leet);
         if spec.min_distinct_bytes.is_some() {
             self.spec.min_distinct_bytes = spec.min_distinct_bytes;
+        }
+        if spec.word_like.is_some() {
+            self.spec.word_like = spec.word_like;
         }
         if spec.placeholder_slack.is_some() {
             self.spec.placeholder_slack = spec.placeholder_slack;
@@ -228,6 +250,44 @@ impl Filters {
         out
     }
 
+    /// Does `value` read as words (an identifier) rather than random characters?
+    pub fn is_word_like(&self, value: &[u8]) -> bool {
+        let Some(w) = self.spec.word_like else {
+            return false;
+        };
+        if value.len() < 2 {
+            return false;
+        }
+        let class = |b: u8| match b {
+            b'a'..=b'z' => 0,
+            b'A'..=b'Z' => 1,
+            b'0'..=b'9' => 2,
+            _ => 3,
+        };
+        let changes = value
+            .windows(2)
+            .filter(|p| class(p[0]) != class(p[1]))
+            .count();
+        if changes as f64 >= w.max_changes_per_char * value.len() as f64 {
+            return false;
+        }
+        let (mut letters, mut in_words) = (0, 0);
+        for_each_word(value, |word| {
+            if !word[0].is_ascii_alphabetic() {
+                return;
+            }
+            letters += word.len();
+            let vowels = word
+                .iter()
+                .filter(|b| matches!(b.to_ascii_lowercase(), b'a' | b'e' | b'i' | b'o' | b'u'))
+                .count();
+            if word.len() >= w.min_word && vowels as f64 >= w.min_vowel_ratio * word.len() as f64 {
+                in_words += word.len();
+            }
+        });
+        letters > 0 && in_words * 5 >= letters * 3
+    }
+
     /// Is `path` a lock file or checksum list, where generic rules report nothing?
     pub fn is_lock_file(&self, path: &str) -> bool {
         self.compiled().is_ok_and(|c| c.lock_files.is_match(path))
@@ -277,6 +337,11 @@ mod tests {
                 .to_vec(),
             min_distinct_bytes: Some(4),
             placeholder_slack: Some(6),
+            word_like: Some(WordLike {
+                max_changes_per_char: 0.3,
+                min_word: 4,
+                min_vowel_ratio: 0.25,
+            }),
             leet: [('3', 'e'), ('0', 'o'), ('@', 'a'), ('4', 'a'), ('$', 's')]
                 .into_iter()
                 .collect(),
@@ -317,6 +382,20 @@ mod tests {
         assert!(!f.is_placeholder(b"h7Kq9secretZp2Lw8Rt"));
         assert!(!f.is_placeholder(b"Tundra_vortex7217!"));
         assert!(!f.is_placeholder(b"client_secret_9fK2qLx7Pw"));
+    }
+
+    #[test]
+    fn word_like_values() {
+        let f = filters();
+        assert!(f.is_word_like(b"statusHandler61-4710"));
+        assert!(f.is_word_like(b"responseService-4602"));
+        assert!(!f.is_word_like(b"zKJJlSG9LG4SSRUU7ysrN4ku9lAUeFc54ZtXxKmY"));
+        assert!(!f.is_word_like(b"f3a9c1e7b5d2846a0c9e3f71b2d5a8c4"));
+        assert!(!f.is_word_like(b"5TCzUi81p6IquFLi9J4NYeG5FnAdSSMxV85UCzzmIo-R_f0i"));
+        assert!(
+            !f.is_word_like(b"nvn6npzvvxydnjb"),
+            "random lowercase letters are no words"
+        );
     }
 
     #[test]

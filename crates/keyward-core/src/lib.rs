@@ -40,7 +40,7 @@ pub use exposure::{
     EnvPrefix, Exposure, ExposureKind, ExposureModel, ExposureSpec, Marker, NoProject, PathClass,
     ProjectClass, ProjectView,
 };
-pub use filter::{Filters, FiltersSpec, entropy};
+pub use filter::{Filters, FiltersSpec, WordLike, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
 pub use jwt::{JwtInfo, JwtKind, decode_jwt};
 pub use matcher::{Matcher, Scratch};

@@ -298,6 +298,9 @@ fn accept(rule: &Rule, value: &[u8], filters: &crate::Filters) -> bool {
     if rule.spec.placeholder_check.unwrap_or(true) && filters.is_placeholder(value) {
         return false;
     }
+    if rule.spec.random && filters.is_word_like(value) {
+        return false;
+    }
     true
 }
 

@@ -216,6 +216,10 @@ pub struct RuleSpec {
     /// Regexes on the secret that mark documented examples or public values (full match).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// The secret is random by nature (a token, a key): values that read as words are
+    /// identifiers, not secrets (see `word_like` in the filters).
+    #[serde(default)]
+    pub random: bool,
     /// Whether the shared placeholder filter applies (default true).
     #[serde(default)]
     pub placeholder_check: Option<bool>,
