@@ -29,6 +29,14 @@ pub enum Selection {
     /// Only the commits of a range, only the blobs they introduce, and only secrets that no
     /// parent already had in that file.
     Range(CommitRange),
+    /// Like [`Selection::Range`], with the commits given by id (what a hook is handed).
+    /// Hidden commits that the repository does not have hide nothing.
+    Commits {
+        /// Commits whose history is scanned.
+        tips: Vec<CommitId>,
+        /// Commits whose history is left out.
+        hidden: Vec<CommitId>,
+    },
 }
 
 /// The commits reachable from `tips` but from none of `hidden` (git's `tips --not hidden`).
@@ -154,6 +162,9 @@ pub fn scan(
     let threads = pool.current_num_threads();
     let mut report = match &opts.selection {
         Selection::Range(range) => crate::range::scan(repo, matcher, opts, range, &pool, progress)?,
+        Selection::Commits { tips, hidden } => {
+            crate::range::scan_ids(repo, matcher, opts, tips, hidden, &pool, progress)?
+        }
         Selection::Everything => scan_all(repo, matcher, opts, None, threads, &pool, progress)?,
         Selection::Reachable(revs) => {
             let tips = revs
@@ -234,7 +245,7 @@ pub(crate) fn blob_findings(
 }
 
 /// Whole history, or what `tips` reach: every blob once, then provenance.
-fn scan_all(
+pub(crate) fn scan_all(
     repo: &Repository,
     matcher: &Matcher,
     opts: &HistoryOptions,

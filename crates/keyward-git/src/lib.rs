@@ -39,10 +39,14 @@
 //!    That attributes a secret that only a merge's conflict resolution produced to the merge,
 //!    and makes renames and copies occurrences of their own. An introduction is an occurrence
 //!    of a secret when no parent's version of the file held it already.
-//! 4. A commit range ([`Selection::Range`], for CI and hooks) skips the object pass: it
-//!    diffs only the range's commits through the object database, matches only the blobs they
-//!    introduce, and reports a secret only where no parent's version of the file (nor a file
-//!    the commit removed, for renames) already held it.
+//! 4. A commit range ([`Selection::Range`], [`Selection::Commits`], for CI and hooks) skips
+//!    the object pass: it diffs only the range's commits through the object database, and
+//!    matches of each blob they introduce only the lines that no parent's version of the file
+//!    has, widened by as much as a rule's regex can see around them. A secret is reported
+//!    only where no parent's version of the file (nor a file the commit removed, for renames)
+//!    already held it. A very large range (a first push) goes to the whole-history engine.
+//! 5. [`scan_staged`] does the same for the index against HEAD (pre-commit hooks), and
+//!    [`Repository::open_with_objects`] reads objects from git's quarantine (pre-receive).
 //!
 //! # Performance
 //!
@@ -52,6 +56,7 @@
 //! commits). A range costs only its own commits and blobs, plus finding where it starts.
 #![deny(missing_docs)]
 
+mod changed;
 mod commits;
 mod date;
 mod error;
@@ -64,6 +69,7 @@ mod progress;
 mod provenance;
 mod range;
 mod repo;
+mod staged;
 mod stats;
 mod trees;
 
@@ -77,4 +83,5 @@ pub use id::{BlobId, CommitId};
 pub use objects::BINARY_PROBE;
 pub use progress::{Phase, Progress};
 pub use repo::Repository;
+pub use staged::{StagedReport, StagedSecret, scan_staged};
 pub use stats::{ScanStats, Unreadable};

@@ -1,24 +1,27 @@
-//! Commit ranges (CI, hooks): only the range's commits, only the blobs they introduce, and
-//! only secrets that no parent's version of the file (nor a file the commit removed, for
-//! renames) already held.
+//! Commit ranges (CI, hooks): only the range's commits, only the blobs they introduce, only
+//! what those blobs add to the parents' versions (see `changed`), and only secrets that no
+//! parent's version of the file (nor a file the commit removed, for renames) already held.
 
 use std::collections::{HashMap, HashSet};
 
-use keyward_core::{Matcher, Scratch, Secret};
-use rayon::prelude::*;
+use keyward_core::{Matcher, Secret};
 
+use crate::changed::{self, read_blob};
 use crate::commits::{self, CommitSource};
 use crate::error::Error;
-use crate::history::{CommitRange, HistoryOptions, HistoryReport, blob_findings};
+use crate::history::{CommitRange, HistoryOptions, HistoryReport};
 use crate::id::{BlobId, CommitId};
-use crate::objects;
 use crate::progress::{Phase, Progress};
-use crate::provenance::{BlobFinding, Intro, finish, head_blobs, introductions, occurrences};
+use crate::provenance::{Intro, finish, head_blobs, introductions, occurrences};
 use crate::repo::Repository;
 use crate::stats::{ScanStats, Unreadable};
 
-/// A commit range: walk only its commits, match only the blobs they introduce, and keep a
-/// secret only where no parent (nor a file the commit removed, for renames) already had it.
+/// Above this many commits a range is scanned with the whole-history engine: reading every
+/// object once along the packs' delta trees beats reading each introduced blob, and its
+/// parents' versions, one by one.
+pub(crate) const LARGE_RANGE: usize = 2_000;
+
+/// A commit range given by revisions: resolved, then [`scan_ids`].
 pub(crate) fn scan(
     repo: &Repository,
     matcher: &Matcher,
@@ -27,7 +30,6 @@ pub(crate) fn scan(
     pool: &rayon::ThreadPool,
     progress: &Progress,
 ) -> Result<HistoryReport, Error> {
-    let local = repo.inner.to_thread_local();
     let tips = range
         .tips
         .iter()
@@ -38,39 +40,64 @@ pub(crate) fn scan(
         .iter()
         .map(|r| repo.resolve(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let members = range_members(repo, &local, &tips, &hidden)?;
+    scan_ids(repo, matcher, opts, &tips, &hidden, pool, progress)
+}
+
+/// The commits of `tips --not hidden`: walk only them, match only what their blobs add to
+/// the parents' versions, and keep a secret only where no parent (nor a file the commit
+/// removed, for renames) already had it. Hidden commits that the repository lacks hide
+/// nothing; a range over [`LARGE_RANGE`] commits goes to the whole-history engine.
+pub(crate) fn scan_ids(
+    repo: &Repository,
+    matcher: &Matcher,
+    opts: &HistoryOptions,
+    tips: &[CommitId],
+    hidden: &[CommitId],
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+) -> Result<HistoryReport, Error> {
+    let clock = std::time::Instant::now();
+    let local = repo.inner.to_thread_local();
+    let hidden: Vec<CommitId> = hidden
+        .iter()
+        .copied()
+        .filter(|h| local.has_object(h.to_gix()))
+        .collect();
+    let members = range_members(repo, &local, tips, &hidden)?;
+    if members.len() > LARGE_RANGE {
+        return whole_history(repo, matcher, opts, tips, &members, pool, progress);
+    }
     let shallow: HashSet<CommitId> = repo
         .shallow_commits()
         .iter()
         .map(|id| CommitId::from_gix(id))
         .collect();
     let mut source = CommitSource::new(HashMap::new(), Some(&local));
-    let graph = commits::walk(&tips, Some(&members), &shallow, &mut source);
+    let graph = commits::walk(tips, Some(&members), &shallow, &mut source);
     let mut stats = ScanStats {
         commits: graph.nodes.len() as u64,
         ..ScanStats::default()
     };
+    stats.time("commits", clock);
 
-    // Every blob a range commit puts at a path is of interest until matched.
+    // Every blob a range commit puts at a path is of interest until matched, against the
+    // versions its parents have at that path.
+    let clock = std::time::Instant::now();
     let (intros, deleted) = introductions(repo, &graph, pool, progress, &mut stats);
-    let unique: Vec<BlobId> = {
-        let mut seen = HashSet::new();
-        intros
-            .iter()
-            .map(|i| i.blob)
-            .filter(|b| seen.insert(*b))
-            .collect()
-    };
-    progress.start(Phase::Objects, unique.len() as u64);
-    let found = match_blobs(
+    stats.time("diffs", clock);
+    let clock = std::time::Instant::now();
+    let jobs = jobs(&intros);
+    progress.start(Phase::Objects, jobs.len() as u64);
+    let found = changed::match_jobs(
         repo,
         matcher,
         opts.max_blob_size,
-        &unique,
+        &jobs,
         pool,
         progress,
         &mut stats,
     );
+    stats.time("blobs", clock);
     let intros: Vec<Intro> = intros
         .into_iter()
         .filter(|i| found.contains_key(&i.blob))
@@ -107,6 +134,64 @@ pub(crate) fn scan(
     })
 }
 
+/// One matching job per introduced blob, with the parents' versions at each path that
+/// introduces it.
+fn jobs(intros: &[Intro]) -> Vec<changed::Job> {
+    let mut index: HashMap<BlobId, usize> = HashMap::new();
+    let mut out: Vec<changed::Job> = Vec::new();
+    for intro in intros {
+        let i = *index.entry(intro.blob).or_insert_with(|| {
+            out.push(changed::Job {
+                blob: intro.blob,
+                bases: Vec::new(),
+            });
+            out.len() - 1
+        });
+        if !out[i].bases.contains(&intro.parent_blobs) {
+            out[i].bases.push(intro.parent_blobs.clone());
+        }
+    }
+    out
+}
+
+/// A range too large for reading blob by blob: the whole-history engine over what `tips`
+/// reach, keeping the occurrences in the range's commits. A secret that a commit outside
+/// the range (one the other side already has) introduced too is not new, and is dropped.
+fn whole_history(
+    repo: &Repository,
+    matcher: &Matcher,
+    opts: &HistoryOptions,
+    tips: &[CommitId],
+    members: &[CommitId],
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+) -> Result<HistoryReport, Error> {
+    let threads = pool.current_num_threads();
+    let mut report = crate::history::scan_all(
+        repo,
+        matcher,
+        opts,
+        Some(tips.to_vec()),
+        threads,
+        pool,
+        progress,
+    )?;
+    let members: HashSet<CommitId> = members.iter().copied().collect();
+    report.secrets.retain_mut(|s| {
+        let before = s
+            .occurrences
+            .iter()
+            .any(|o| !members.contains(&o.commit.id));
+        s.occurrences.retain(|o| members.contains(&o.commit.id));
+        !before && !s.occurrences.is_empty()
+    });
+    report.stats.notes.push(format!(
+        "a range of {} commits: scanned with the whole-history engine",
+        members.len()
+    ));
+    Ok(report)
+}
+
 /// The commits of `tips --not hidden`, newest first.
 fn range_members(
     repo: &Repository,
@@ -131,101 +216,15 @@ fn range_members(
     Ok(out)
 }
 
-/// A blob and its findings.
-type Matched = (BlobId, Vec<BlobFinding>);
-
-/// Matches blobs read one by one (a range introduces few).
-fn match_blobs(
-    repo: &Repository,
-    matcher: &Matcher,
-    max_blob_size: u64,
-    blobs: &[BlobId],
-    pool: &rayon::ThreadPool,
-    progress: &Progress,
-    stats: &mut ScanStats,
-) -> HashMap<BlobId, Vec<BlobFinding>> {
-    let results: Vec<(Option<Matched>, ScanStats)> = pool.install(|| {
-        blobs
-            .par_iter()
-            .map_init(
-                || (repo.inner.to_thread_local(), Scratch::new(), Vec::new()),
-                |(local, scratch, buf), blob| {
-                    progress.step(1);
-                    let mut st = ScanStats {
-                        blobs: 1,
-                        ..ScanStats::default()
-                    };
-                    let found = match read_blob(local, *blob, max_blob_size, buf) {
-                        Ok(Some(())) => match objects::classify(buf, max_blob_size) {
-                            Some(skip) => {
-                                st.skip(skip.reason());
-                                None
-                            }
-                            None => {
-                                st.blobs_scanned = 1;
-                                st.bytes_scanned = buf.len() as u64;
-                                progress.add_bytes(buf.len() as u64);
-                                let fs = blob_findings(matcher, scratch, buf);
-                                (!fs.is_empty()).then_some((*blob, fs))
-                            }
-                        },
-                        Ok(None) => {
-                            st.skip(objects::Skip::TooLarge.reason());
-                            None
-                        }
-                        Err(reason) => {
-                            st.unreadable.push(Unreadable {
-                                id: blob.to_hex(),
-                                reason,
-                            });
-                            None
-                        }
-                    };
-                    (found, st)
-                },
-            )
-            .collect()
-    });
-    let mut out = HashMap::new();
-    for (found, st) in results {
-        stats.merge(&st);
-        out.extend(found);
-    }
-    out
-}
-
-/// Reads a blob into `buf`; `Ok(None)` when its header says it is over `max` (not inflated).
-fn read_blob(
-    repo: &gix::Repository,
-    id: BlobId,
-    max: u64,
-    buf: &mut Vec<u8>,
-) -> Result<Option<()>, String> {
-    use gix::objs::{Find, FindHeader};
-    let gid = id.to_gix();
-    match repo.objects.try_header(&gid) {
-        Ok(Some(h)) if h.size > max => return Ok(None),
-        Ok(Some(_)) => {}
-        Ok(None) => return Err("blob not found".into()),
-        Err(e) => return Err(e.to_string()),
-    }
-    match repo.objects.try_find(&gid, buf) {
-        Ok(Some(d)) if d.kind == gix::objs::Kind::Blob => Ok(Some(())),
-        Ok(Some(d)) => Err(format!("expected a blob, found a {}", d.kind)),
-        Ok(None) => Err("blob not found".into()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Earlier versions of files, searched for the secrets a range found.
-struct BlobContents<'r> {
+pub(crate) struct BlobContents<'r> {
     repo: &'r gix::Repository,
     holds: HashMap<BlobId, HashSet<Secret>>,
-    unreadable: Vec<Unreadable>,
+    pub(crate) unreadable: Vec<Unreadable>,
 }
 
 impl<'r> BlobContents<'r> {
-    fn new(repo: &'r gix::Repository) -> Self {
+    pub(crate) fn new(repo: &'r gix::Repository) -> Self {
         BlobContents {
             repo,
             holds: HashMap::new(),
@@ -233,7 +232,7 @@ impl<'r> BlobContents<'r> {
         }
     }
 
-    fn load(&mut self, blob: BlobId, secrets: &HashSet<Secret>) {
+    pub(crate) fn load(&mut self, blob: BlobId, secrets: &HashSet<Secret>) {
         if self.holds.contains_key(&blob) {
             return;
         }
@@ -255,7 +254,7 @@ impl<'r> BlobContents<'r> {
         self.holds.insert(blob, holds);
     }
 
-    fn has(&self, blob: &BlobId, secret: &Secret) -> bool {
+    pub(crate) fn has(&self, blob: &BlobId, secret: &Secret) -> bool {
         self.holds.get(blob).is_some_and(|h| h.contains(secret))
     }
 }

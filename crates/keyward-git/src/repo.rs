@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::id::{CommitId, parse_hex};
@@ -11,6 +12,10 @@ use crate::id::{CommitId, parse_hex};
 pub struct Repository {
     pub(crate) inner: gix::ThreadSafeRepository,
     path: PathBuf,
+    /// With [`Repository::open_with_objects`]: the directory whose `info/alternates` lists
+    /// the object directories in use. The object store rereads it when an object is not
+    /// found, so it lives as long as the repository.
+    _objects: Option<Arc<tempfile::TempDir>>,
 }
 
 impl Repository {
@@ -23,7 +28,65 @@ impl Repository {
         Ok(Repository {
             path: repo.git_dir().to_path_buf(),
             inner: repo.into_sync(),
+            _objects: None,
         })
+    }
+
+    /// Opens the repository at `path` like [`Repository::open`], but reads objects from
+    /// `objects` and then from each of `alternates` (and their own alternates), in that
+    /// order, instead of from the repository's object directory.
+    ///
+    /// That is how git hands objects to a `pre-receive` hook: the pushed objects wait in a
+    /// quarantine directory (`GIT_OBJECT_DIRECTORY`, also `GIT_QUARANTINE_PATH`) until the
+    /// hook accepts them, and the repository's own objects are an alternate
+    /// (`GIT_ALTERNATE_OBJECT_DIRECTORIES`). Nothing is written to either: the list of
+    /// directories goes into a temporary directory of its own.
+    pub fn open_with_objects(
+        path: &Path,
+        objects: &Path,
+        alternates: &[PathBuf],
+    ) -> Result<Repository, Error> {
+        let mut repo = Repository::open(path)?;
+        let err = |message: String| Error::Repository {
+            path: objects.to_path_buf(),
+            message,
+        };
+        let mut list = String::new();
+        for dir in std::iter::once(objects).chain(alternates.iter().map(PathBuf::as_path)) {
+            let dir = std::path::absolute(dir).map_err(|e| err(e.to_string()))?;
+            if !dir.is_dir() {
+                return Err(err(format!(
+                    "object directory {} does not exist",
+                    dir.display()
+                )));
+            }
+            let text = dir
+                .to_str()
+                .filter(|t| !t.contains(['\n', '"']))
+                .ok_or_else(|| err(format!("unusable object directory {}", dir.display())))?;
+            list.push_str(text);
+            list.push('\n');
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("keyward-objects-")
+            .tempdir()
+            .map_err(|e| err(format!("cannot create a temporary directory: {e}")))?;
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir(tmp.path().join("pack"))?;
+            std::fs::create_dir(tmp.path().join("info"))?;
+            std::fs::write(tmp.path().join("info").join("alternates"), &list)
+        };
+        write().map_err(|e| err(format!("cannot list object directories: {e}")))?;
+        let store = gix::odb::Store::at_opts(
+            tmp.path().to_path_buf(),
+            gix::hash::Kind::Sha1,
+            &mut std::iter::empty(),
+            gix::odb::store::init::Options::default(),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        repo.inner.objects = Arc::new(store);
+        repo._objects = Some(Arc::new(tmp));
+        Ok(repo)
     }
 
     /// The repository's git directory.
@@ -48,6 +111,71 @@ impl Repository {
         let object = id.object().map_err(|e| err(e.to_string()))?;
         let commit = object.peel_to_commit().map_err(|e| err(e.to_string()))?;
         Ok(CommitId::from_gix(&commit.id))
+    }
+
+    /// The names of the configured remotes (`origin`…).
+    pub fn remote_names(&self) -> Vec<String> {
+        let repo = self.inner.to_thread_local();
+        repo.remote_names().iter().map(|n| n.to_string()).collect()
+    }
+
+    /// The commits that the refs under `prefix` (`refs/remotes/origin/`, `refs/`) point to,
+    /// annotated tags peeled. Refs that do not lead to a commit (a tag of a blob) are left
+    /// out; a ref that cannot be read is an error.
+    pub fn ref_commits(&self, prefix: &str) -> Result<Vec<CommitId>, Error> {
+        let repo = self.inner.to_thread_local();
+        let err = |message: String| Error::Repository {
+            path: self.path.clone(),
+            message: format!("reading refs under {prefix}: {message}"),
+        };
+        let refs = repo.references().map_err(|e| err(e.to_string()))?;
+        let iter = refs.prefixed(prefix).map_err(|e| err(e.to_string()))?;
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for reference in iter {
+            let mut reference = reference.map_err(|e| err(e.to_string()))?;
+            let Ok(id) = reference.peel_to_id() else {
+                continue; // a symbolic ref to nothing (an unborn branch)
+            };
+            let Ok(object) = id.object() else { continue };
+            if let Ok(commit) = object.peel_to_commit()
+                && seen.insert(commit.id)
+            {
+                out.push(CommitId::from_gix(&commit.id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The commit that the object `hex` is or leads to (annotated tags peeled): `Ok(None)`
+    /// when the repository does not have the object, an error when it has it but it does
+    /// not lead to a commit or cannot be read.
+    pub fn find_commit(&self, hex: &str) -> Result<Option<CommitId>, Error> {
+        let Some(id) = CommitId::from_hex(hex) else {
+            return Err(Error::Revision {
+                rev: hex.to_string(),
+                message: "not an object id".into(),
+            });
+        };
+        let repo = self.inner.to_thread_local();
+        let err = |message: String| Error::Object {
+            id: hex.to_string(),
+            message,
+        };
+        let gid = id.to_gix();
+        if !repo.has_object(gid) {
+            return Ok(None);
+        }
+        let object = repo.find_object(gid).map_err(|e| err(e.to_string()))?;
+        let commit = object.peel_to_commit().map_err(|e| err(e.to_string()))?;
+        Ok(Some(CommitId::from_gix(&commit.id)))
+    }
+
+    /// The commit of HEAD, or `None` when HEAD names a branch without commits yet. Unlike
+    /// [`Repository::head`], no default branch stands in: what the next commit's parent is.
+    pub(crate) fn head_commit(&self) -> Option<gix::ObjectId> {
+        let repo = self.inner.to_thread_local();
+        repo.head_id().ok().map(|id| id.detach())
     }
 
     /// The commit of HEAD. When HEAD names a branch that does not exist (a mirror cloned

@@ -1,0 +1,535 @@
+//! Matching only what changed: the lines of a blob that none of its earlier versions has,
+//! plus as much context around them as a rule's regex can reach.
+//!
+//! A commit range (a push) or the staged changes introduce blobs whose earlier versions are
+//! known: the blob at the same path in each parent. A secret is new only when no earlier
+//! version holds it, and a secret on a line that an earlier version already has verbatim is
+//! in that version. So only the *added lines* (lines absent from every earlier version) can
+//! hold new secrets, and only the bytes that a rule could see around them need matching.
+//!
+//! How far that is comes from the rules: the matcher lets a rule's regex match only within
+//! `[hit - before, hit + after]` of one of its keyword hits, so a finding whose secret touches
+//! an added line has its keyword hit, and that hit's whole window, within `before + after +
+//! keyword length` of the added line. For most rules that is under 2 KiB: those *near* rules
+//! are served by matching the added lines widened by that margin. The few rules (and
+//! decoders) that reach further (private keys, kubeconfig users, base64 payloads: up to 32
+//! KiB) are served by looking for their keywords alone, with a small automaton, in the wider
+//! neighbourhood, and widening the matched region to the window of each such keyword hit
+//! that reaches an added line. Every region is rounded out to whole lines, so line numbers
+//! and columns stay those of the blob and `^` still means the start of a line.
+//!
+//! The result is exact up to one difference: a regex never sees bytes outside the matched
+//! region, so a match that in the whole blob would have been shadowed by an overlapping
+//! longer one starting outside the region is reported in its place. No secret that the
+//! whole-blob scan reports on an added line is missed.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+use aho_corasick::AhoCorasick;
+use keyward_core::{Matcher, Scratch};
+use rayon::prelude::*;
+
+use crate::history::blob_findings;
+use crate::id::BlobId;
+use crate::objects;
+use crate::progress::Progress;
+use crate::provenance::BlobFinding;
+use crate::stats::{ScanStats, Unreadable};
+
+/// A rule whose reach (`before + after + keyword length`) is at most this is near.
+const NEAR_LIMIT: usize = 2048;
+/// Blobs up to this size are matched whole: cutting them up would save nothing.
+const SMALL_BLOB: usize = 8 * 1024;
+/// Slack on every margin: the prefilter may confirm a keyword a few bytes off its hit.
+const SLACK: usize = 64;
+
+/// What to match around added lines, derived once from the rules.
+#[derive(Debug)]
+pub(crate) struct Reach {
+    /// How far around an added line near rules can see.
+    near: usize,
+    /// The keywords of the far rules and decoders, with how far around each they see.
+    far: Option<Far>,
+}
+
+#[derive(Debug)]
+struct Far {
+    keywords: Option<AhoCorasick>,
+    /// `(before, after)` of each keyword (the widest of the rules that share it).
+    windows: Vec<(usize, usize)>,
+    /// The widest `before + after + keyword length` of them all.
+    reach: usize,
+}
+
+impl Reach {
+    pub(crate) fn new(matcher: &Matcher) -> Reach {
+        let mut near = 0;
+        let mut far: HashMap<String, (usize, usize)> = HashMap::new();
+        let rules = matcher
+            .rules()
+            .iter()
+            .map(|r| (r.spec.keywords.as_slice(), r.window()));
+        let decoders = matcher
+            .rule_set()
+            .decoders()
+            .triggers
+            .iter()
+            .map(|t| (t.keywords.as_slice(), t.window));
+        for (keywords, window) in rules.chain(decoders) {
+            let longest = keywords.iter().map(String::len).max().unwrap_or(0);
+            let reach = window.before + window.after + longest + SLACK;
+            if reach <= NEAR_LIMIT {
+                near = near.max(reach);
+                continue;
+            }
+            for k in keywords {
+                let w = far.entry(k.to_ascii_lowercase()).or_default();
+                *w = (w.0.max(window.before), w.1.max(window.after));
+            }
+        }
+        if far.is_empty() {
+            return Reach { near, far: None };
+        }
+        let (patterns, windows): (Vec<String>, Vec<(usize, usize)>) = far.into_iter().unzip();
+        let reach = patterns
+            .iter()
+            .zip(&windows)
+            .map(|(p, (b, a))| b + a + p.len() + SLACK)
+            .max()
+            .unwrap_or(0);
+        // Plain literals always build; were it to fail, `usize::MAX` makes every blob
+        // matched whole rather than leave far rules unserved.
+        let (keywords, reach) = match AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+        {
+            Ok(k) => (Some(k), reach),
+            Err(_) => (None, usize::MAX),
+        };
+        Reach {
+            near,
+            far: Some(Far {
+                keywords,
+                windows,
+                reach,
+            }),
+        }
+    }
+
+    /// The regions of `hay` to match so that every finding touching `added` is found:
+    /// sorted, disjoint, whole lines. `added` is sorted and disjoint.
+    pub(crate) fn regions(&self, hay: &[u8], added: &[Range<usize>]) -> Vec<Range<usize>> {
+        let len = hay.len();
+        if added.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<Range<usize>> = added
+            .iter()
+            .map(|a| a.start.saturating_sub(self.near)..a.end.saturating_add(self.near).min(len))
+            .collect();
+        if let Some(far) = &self.far {
+            let Some(keywords) = far.keywords.as_ref().filter(|_| far.reach != usize::MAX) else {
+                return whole(len);
+            };
+            let hoods = merge(
+                added
+                    .iter()
+                    .map(|a| {
+                        a.start.saturating_sub(far.reach)..a.end.saturating_add(far.reach).min(len)
+                    })
+                    .collect(),
+            );
+            for hood in hoods {
+                for m in keywords.find_overlapping_iter(&hay[hood.clone()]) {
+                    let (before, after) = far.windows[m.pattern().as_usize()];
+                    let start = hood.start + m.start();
+                    let end = hood.start + m.end();
+                    let window = start.saturating_sub(before)..end.saturating_add(after).min(len);
+                    if touches(added, &window) {
+                        out.push(window);
+                    }
+                }
+            }
+        }
+        let lines: Vec<Range<usize>> = out.into_iter().map(|r| whole_lines(hay, r)).collect();
+        merge(lines)
+    }
+}
+
+/// The one region that covers a blob of `len` bytes.
+fn whole(len: usize) -> Vec<Range<usize>> {
+    std::iter::once(0..len).collect()
+}
+
+/// Does `window` overlap one of the sorted, disjoint `ranges`?
+fn touches(ranges: &[Range<usize>], window: &Range<usize>) -> bool {
+    let i = ranges.partition_point(|r| r.end <= window.start);
+    ranges.get(i).is_some_and(|r| r.start < window.end)
+}
+
+/// `r` widened to the start of its first line and past the newline of its last.
+fn whole_lines(hay: &[u8], r: Range<usize>) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &hay[..r.start]).map_or(0, |i| i + 1);
+    let end = if r.end == 0 || hay.get(r.end - 1) == Some(&b'\n') {
+        r.end
+    } else {
+        memchr::memchr(b'\n', &hay[r.end..]).map_or(hay.len(), |i| r.end + i + 1)
+    };
+    start..end.max(start)
+}
+
+/// Sorts and merges overlapping or touching ranges.
+fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// A fast hasher for lines (FxHash's mixing, eight bytes at a time). Lines are compared by
+/// content after hashing, so a collision costs a comparison, never a missed line.
+#[derive(Default)]
+struct LineHasher(u64);
+
+impl Hasher for LineHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type LineSet<'a> = HashSet<&'a [u8], BuildHasherDefault<LineHasher>>;
+
+/// The lines of `data`, each without its newline.
+fn lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= data.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let at = start;
+        start = end + 1;
+        Some((at, &data[at..end]))
+    })
+}
+
+/// The byte ranges of the lines of `new` (newline included) that none of `olds` has,
+/// merged into runs.
+pub(crate) fn added_lines(new: &[u8], olds: &[&[u8]]) -> Vec<Range<usize>> {
+    let mut known: LineSet<'_> = HashSet::default();
+    for old in olds {
+        known.extend(lines(old).map(|(_, l)| l));
+    }
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (at, line) in lines(new) {
+        if known.contains(line) {
+            continue;
+        }
+        let end = (at + line.len() + 1).min(new.len());
+        match out.last_mut() {
+            Some(last) if last.end == at => last.end = end,
+            _ => out.push(at..end),
+        }
+    }
+    out
+}
+
+/// The findings of `hay` within `regions` (whole lines), at their positions in `hay`; one
+/// per (rule, secret), at its first position.
+fn region_findings(
+    matcher: &Matcher,
+    scratch: &mut Scratch,
+    hay: &[u8],
+    regions: &[Range<usize>],
+) -> Vec<BlobFinding> {
+    let mut out: Vec<BlobFinding> = Vec::new();
+    let mut line = 0; // newlines before `counted`
+    let mut counted = 0;
+    for r in regions {
+        line += memchr::memchr_iter(b'\n', &hay[counted..r.start]).count();
+        counted = r.start;
+        for f in blob_findings(matcher, scratch, &hay[r.clone()]) {
+            if !out.iter().any(|o| o.rule == f.rule && o.secret == f.secret) {
+                out.push(BlobFinding {
+                    line: f.line + line,
+                    ..f
+                });
+            }
+        }
+    }
+    out
+}
+
+/// One blob to match, and what it is compared with.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    /// The new blob.
+    pub blob: BlobId,
+    /// For each place that introduces it, the blobs the parents have at that path; an
+    /// empty list (a new path) means the whole blob is new.
+    pub bases: Vec<Vec<BlobId>>,
+}
+
+/// A blob and its findings.
+type Matched = (BlobId, Vec<BlobFinding>);
+
+/// Matches what each job's blob adds to its bases, in parallel; returns the blobs with
+/// findings. Unreadable blobs (new ones, and bases) are counted in `stats`.
+pub(crate) fn match_jobs(
+    repo: &crate::Repository,
+    matcher: &Matcher,
+    max_blob_size: u64,
+    jobs: &[Job],
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+    stats: &mut ScanStats,
+) -> HashMap<BlobId, Vec<BlobFinding>> {
+    let reach = Reach::new(matcher);
+    let results: Vec<(Option<Matched>, ScanStats)> = pool.install(|| {
+        jobs.par_iter()
+            .map_init(
+                || (repo.inner.to_thread_local(), Scratch::new()),
+                |(local, scratch), job| {
+                    progress.step(1);
+                    let mut st = ScanStats {
+                        blobs: 1,
+                        ..ScanStats::default()
+                    };
+                    let found =
+                        match_job(local, matcher, &reach, max_blob_size, job, scratch, &mut st);
+                    (found.map(|fs| (job.blob, fs)), st)
+                },
+            )
+            .collect()
+    });
+    let mut out = HashMap::new();
+    for (found, st) in results {
+        stats.merge(&st);
+        out.extend(found);
+    }
+    out
+}
+
+/// One job: read, skip what is not text, diff against the bases, match the regions.
+fn match_job(
+    local: &gix::Repository,
+    matcher: &Matcher,
+    reach: &Reach,
+    max_blob_size: u64,
+    job: &Job,
+    scratch: &mut Scratch,
+    st: &mut ScanStats,
+) -> Option<Vec<BlobFinding>> {
+    let mut buf = Vec::new();
+    match read_blob(local, job.blob, max_blob_size, &mut buf) {
+        Ok(true) => {}
+        Ok(false) => {
+            st.skip(objects::Skip::TooLarge.reason());
+            return None;
+        }
+        Err(reason) => {
+            st.unreadable.push(Unreadable {
+                id: job.blob.to_hex(),
+                reason,
+            });
+            return None;
+        }
+    }
+    if let Some(skip) = objects::classify(&buf, max_blob_size) {
+        st.skip(skip.reason());
+        return None;
+    }
+    let regions = if buf.len() <= SMALL_BLOB || job.bases.iter().any(Vec::is_empty) {
+        whole(buf.len())
+    } else {
+        let added = added_by(local, &buf, &job.bases, st);
+        reach.regions(&buf, &added)
+    };
+    let bytes: usize = regions.iter().map(|r| r.len()).sum();
+    st.blobs_scanned = 1;
+    st.bytes_scanned = bytes as u64;
+    let found = region_findings(matcher, scratch, &buf, &regions);
+    (!found.is_empty()).then_some(found)
+}
+
+/// The added lines of `new` over every base (a line counts when one base lacks it). A base
+/// that cannot be read is counted and makes the whole blob count as added.
+fn added_by(
+    local: &gix::Repository,
+    new: &[u8],
+    bases: &[Vec<BlobId>],
+    st: &mut ScanStats,
+) -> Vec<Range<usize>> {
+    let mut cache: HashMap<BlobId, Vec<u8>> = HashMap::new();
+    let mut all: Vec<Range<usize>> = Vec::new();
+    for base in bases {
+        for id in base {
+            if cache.contains_key(id) {
+                continue;
+            }
+            let mut data = Vec::new();
+            match read_blob(local, *id, u64::MAX, &mut data) {
+                Ok(_) => {
+                    cache.insert(*id, data);
+                }
+                Err(reason) => {
+                    st.unreadable.push(Unreadable {
+                        id: id.to_hex(),
+                        reason,
+                    });
+                    return whole(new.len());
+                }
+            }
+        }
+        let olds: Vec<&[u8]> = base
+            .iter()
+            .filter_map(|id| cache.get(id).map(Vec::as_slice))
+            .collect();
+        all.extend(added_lines(new, &olds));
+    }
+    merge(all)
+}
+
+/// Reads a blob into `buf`; `Ok(false)` when its header says it is over `max` (then it is
+/// not inflated).
+pub(crate) fn read_blob(
+    repo: &gix::Repository,
+    id: BlobId,
+    max: u64,
+    buf: &mut Vec<u8>,
+) -> Result<bool, String> {
+    use gix::objs::{Find, FindHeader};
+    let gid = id.to_gix();
+    match repo.objects.try_header(&gid) {
+        Ok(Some(h)) if h.size > max => return Ok(false),
+        Ok(Some(_)) => {}
+        Ok(None) => return Err("blob not found".into()),
+        Err(e) => return Err(e.to_string()),
+    }
+    match repo.objects.try_find(&gid, buf) {
+        Ok(Some(d)) if d.kind == gix::objs::Kind::Blob => Ok(true),
+        Ok(Some(d)) => Err(format!("expected a blob, found a {}", d.kind)),
+        Ok(None) => Err("blob not found".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_core::RuleSet;
+
+    const TOKEN: &str = "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";
+
+    #[test]
+    fn added_lines_are_those_no_base_has() {
+        let old = b"a\nb\nc\n";
+        let new = b"a\nx\nb\nc\ny";
+        assert_eq!(added_lines(new, &[old]), vec![2..4, 8..9]);
+        // A line present in either base is not added (a merge).
+        assert_eq!(added_lines(new, &[old, b"x\n"]), vec![8..9]);
+        assert_eq!(added_lines(b"", &[old]), Vec::<Range<usize>>::new());
+        assert_eq!(added_lines(b"q\nq\n", &[]), vec![0..4]);
+    }
+
+    #[test]
+    fn regions_are_whole_lines_and_merged() {
+        assert_eq!(whole_lines(b"ab\ncd\nef", 4..5), 3..6);
+        assert_eq!(whole_lines(b"ab\ncd\nef", 7..8), 6..8);
+        assert_eq!(whole_lines(b"ab\ncd\n", 0..3), 0..3);
+        assert_eq!(merge(vec![5..9, 0..2, 2..3, 8..12]), vec![0..3, 5..12]);
+        assert!(touches(&[0..2, 10..20], &(15..30)));
+        assert!(!touches(&[0..2, 10..20], &(2..10)));
+    }
+
+    /// A finding on an added line of a large blob is found, at its line in the blob; one on
+    /// a line that the base has is not matched at all.
+    #[test]
+    fn region_matching_finds_secrets_on_added_lines_only() {
+        let matcher = Matcher::new(RuleSet::builtin()).expect("rules");
+        let reach = Reach::new(&matcher);
+        let filler: String = (0..2000)
+            .map(|i| format!("let value{i} = compute({i});\n"))
+            .collect();
+        let old = format!("{filler}token = '{TOKEN}'\n{filler}");
+        let new_secret = "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";
+        let new = format!("{filler}token = '{TOKEN}'\n{filler}other = '{new_secret}'\n");
+        let added = added_lines(new.as_bytes(), &[old.as_bytes()]);
+        let regions = reach.regions(new.as_bytes(), &added);
+        let bytes: usize = regions.iter().map(|r| r.len()).sum();
+        assert!(bytes < new.len() / 4, "{bytes} of {} bytes", new.len());
+        let found = region_findings(&matcher, &mut Scratch::new(), new.as_bytes(), &regions);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].secret.expose(), new_secret);
+        assert_eq!(found[0].line, 4002);
+        assert_eq!(found[0].column, 10);
+    }
+
+    /// A far rule (a private key: its keyword may sit kilobytes above the secret) is found
+    /// when only the last lines of the key changed, beyond the near margin.
+    #[test]
+    fn far_rules_widen_the_region_to_their_keyword() {
+        let matcher = Matcher::new(RuleSet::builtin()).expect("rules");
+        let reach = Reach::new(&matcher);
+        let body = |seed: u32, lines: usize| -> String {
+            let mut x = seed;
+            let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            (0..lines)
+                .map(|_| {
+                    let line: String = (0..64)
+                        .map(|_| {
+                            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                            chars[(x >> 16) as usize % 64] as char
+                        })
+                        .collect();
+                    line + "\n"
+                })
+                .collect()
+        };
+        let filler: String = (0..400).map(|i| format!("# comment line {i}\n")).collect();
+        let key = |seed| {
+            format!(
+                "-----BEGIN RSA PRIVATE KEY-----\n{}{}-----END RSA PRIVATE KEY-----\n",
+                body(7, 50),
+                body(seed, 4)
+            )
+        };
+        let old = format!("{filler}{}{filler}", key(1));
+        let new = format!("{filler}{}{filler}", key(2));
+        let added = added_lines(new.as_bytes(), &[old.as_bytes()]);
+        let begin = new.find("-----BEGIN").expect("key");
+        assert!(
+            added[0].start - begin > NEAR_LIMIT,
+            "the keyword is beyond the near margin"
+        );
+        let regions = reach.regions(new.as_bytes(), &added);
+        assert!(regions.iter().any(|r| r.contains(&begin)), "{regions:?}");
+        let whole = blob_findings(&matcher, &mut Scratch::new(), new.as_bytes());
+        assert!(!whole.is_empty(), "the key is a finding in the whole blob");
+        let found = region_findings(&matcher, &mut Scratch::new(), new.as_bytes(), &regions);
+        let key_of = |fs: &[BlobFinding]| fs.iter().map(|f| (f.rule, f.line)).collect::<Vec<_>>();
+        assert_eq!(key_of(&found), key_of(&whole));
+    }
+}
