@@ -72,6 +72,8 @@ mod repo;
 mod staged;
 mod stats;
 mod trees;
+mod walk;
+mod view;
 
 pub use commits::CommitMeta;
 pub use error::Error;
@@ -85,3 +87,4 @@ pub use progress::{Phase, Progress};
 pub use repo::Repository;
 pub use staged::{StagedReport, StagedSecret, scan_staged};
 pub use stats::{ScanStats, Unreadable};
+pub use view::TreeView;
