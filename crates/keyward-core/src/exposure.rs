@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::glob::GlobList;
 use crate::rule::{Category, Severity};
 
 /// Where a file ends up.
@@ -234,12 +234,12 @@ const MARKER_READS: usize = 3;
 /// The compiled classifier.
 #[derive(Debug, Default)]
 pub struct ExposureModel {
-    paths: Vec<(GlobSet, Exposure)>,
-    env_files: GlobSet,
+    paths: Vec<(GlobList, Exposure)>,
+    env_files: GlobList,
     env_prefixes: Vec<(String, Exposure)>,
     env_default: Option<Exposure>,
     projects: Vec<(Vec<Marker>, Exposure)>,
-    fallback: Vec<(GlobSet, Exposure)>,
+    fallback: Vec<(GlobList, Exposure)>,
     critical: Vec<Category>,
     lowered_in: Vec<ExposureKind>,
     messages: BTreeMap<String, String>,
@@ -247,19 +247,8 @@ pub struct ExposureModel {
     cache: Mutex<HashMap<String, Option<usize>>>,
 }
 
-fn globset(globs: &[String]) -> Result<GlobSet, String> {
-    let mut b = GlobSetBuilder::new();
-    for g in globs {
-        b.add(glob(g)?);
-    }
-    b.build().map_err(|e| e.to_string())
-}
-
-fn glob(g: &str) -> Result<Glob, String> {
-    GlobBuilder::new(g)
-        .literal_separator(true)
-        .build()
-        .map_err(|e| format!("{g:?}: {e}"))
+fn globset(globs: &[String]) -> Result<GlobList, String> {
+    GlobList::new(globs)
 }
 
 fn exposure(kind: ExposureKind, reason: &str) -> Exposure {
@@ -272,7 +261,7 @@ fn exposure(kind: ExposureKind, reason: &str) -> Exposure {
 impl ExposureModel {
     /// Compiles a specification; a bad glob is named in the error.
     pub fn new(spec: &ExposureSpec) -> Result<ExposureModel, String> {
-        let classes = |list: &[PathClass]| -> Result<Vec<(GlobSet, Exposure)>, String> {
+        let classes = |list: &[PathClass]| -> Result<Vec<(GlobList, Exposure)>, String> {
             list.iter()
                 .map(|c| Ok((globset(&c.globs)?, exposure(c.exposure, &c.reason))))
                 .collect()

@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex_automata::meta;
 use serde::{Deserialize, Serialize};
 
+use crate::glob::GlobList;
 use crate::rule::compile_regex;
 
 /// Shannon entropy of `bytes`, in bits per byte (0 for an empty slice).
@@ -91,7 +91,7 @@ pub struct Filters {
 #[derive(Debug)]
 struct CompiledFilters {
     placeholder: Option<meta::Regex>,
-    lock_files: GlobSet,
+    lock_files: GlobList,
 }
 
 impl Filters {
@@ -158,15 +158,8 @@ impl Filters {
                         }
                     }
                 };
-                let mut globs = GlobSetBuilder::new();
-                for g in &self.spec.lock_files {
-                    let glob = GlobBuilder::new(g)
-                        .literal_separator(true)
-                        .build()
-                        .map_err(|e| format!("lock_files: {g:?}: {e}"))?;
-                    globs.add(glob);
-                }
-                let lock_files = globs.build().map_err(|e| format!("lock_files: {e}"))?;
+                let lock_files =
+                    GlobList::new(&self.spec.lock_files).map_err(|e| format!("lock_files: {e}"))?;
                 Ok(CompiledFilters {
                     placeholder,
                     lock_files,

@@ -24,6 +24,7 @@ mod error;
 mod exposure;
 mod filter;
 mod finding;
+mod glob;
 mod jwt;
 mod kwdfa;
 mod matcher;
@@ -42,6 +43,7 @@ pub use exposure::{
 };
 pub use filter::{Filters, FiltersSpec, WordLike, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
+pub use glob::{Glob, GlobList};
 pub use jwt::{JwtInfo, JwtKind, decode_jwt};
 pub use matcher::{Matcher, Scratch};
 pub use remediation::RemediationSpec;
