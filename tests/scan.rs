@@ -62,7 +62,9 @@ fn findings_name_path_line_column_and_rule() {
     let (code, out, _) = stdout_of(keyward().args(["scan", "--color", "never"]).arg(dir.path()));
     assert_eq!(code, 1);
     assert!(
-        out.starts_with("src/config.py:3:10  github-pat-classic  high  ghp_…"),
+        out.starts_with(
+            "src/config.py (1 finding)\n  src/config.py:3:10  github-pat-classic  high  ghp_…"
+        ),
         "{out}"
     );
 }
@@ -178,7 +180,7 @@ fn stdin_is_scanned() {
             .write_stdin(format!("x = '{SLACK}'\n")),
     );
     assert_eq!(code, 1);
-    assert!(out.starts_with("-:1:6  slack-bot-token"), "{out}");
+    assert!(out.contains("\n  -:1:6  slack-bot-token"), "{out}");
     keyward()
         .args(["scan", "-"])
         .write_stdin("nothing here\n")

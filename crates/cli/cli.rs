@@ -24,6 +24,20 @@ pub enum Command {
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Record the current findings as accepted, or drop entries that match nothing any more.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Check a config file and print the settings it gives.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// Where rules come from.
@@ -58,6 +72,85 @@ pub struct OutputArgs {
     /// Print nothing on standard error but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// What is reported, and how the run ends: config, baseline, thresholds, exit code.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Read settings from this file instead of the .keyward.yaml at the repository root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .keyward.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Do not report findings whose fingerprint is in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Also list suppressed findings (inline directives, baseline, allowlists) and why, and
+    /// inline directives that silence nothing.
+    #[arg(long)]
+    pub report_ignored: bool,
+    /// Exit with this code when findings are reported.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
+    /// Report only findings of this severity or higher.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_severity: Option<SeverityArg>,
+    /// Report only findings of rules with this confidence or higher.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_confidence: Option<ConfidenceArg>,
+}
+
+/// `--min-severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Everything.
+    Info,
+    /// Low and up.
+    Low,
+    /// Medium and up.
+    Medium,
+    /// High and critical.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+impl From<SeverityArg> for keyward_core::Severity {
+    fn from(s: SeverityArg) -> Self {
+        use keyward_core::Severity as S;
+        match s {
+            SeverityArg::Info => S::Info,
+            SeverityArg::Low => S::Low,
+            SeverityArg::Medium => S::Medium,
+            SeverityArg::High => S::High,
+            SeverityArg::Critical => S::Critical,
+        }
+    }
+}
+
+/// `--min-confidence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    /// Every rule.
+    Low,
+    /// Medium and high.
+    Medium,
+    /// High only.
+    High,
+}
+
+impl From<ConfidenceArg> for keyward_core::Confidence {
+    fn from(c: ConfidenceArg) -> Self {
+        use keyward_core::Confidence as C;
+        match c {
+            ConfidenceArg::Low => C::Low,
+            ConfidenceArg::Medium => C::Medium,
+            ConfidenceArg::High => C::High,
+        }
+    }
 }
 
 /// Report formats.
@@ -69,6 +162,8 @@ pub enum Format {
     Json,
     /// One JSON finding per line.
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
 }
 
 /// When to colour text output.
@@ -104,6 +199,71 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `keyward baseline …`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan, and record every finding's fingerprint (never the secret) in a baseline file.
+    Create {
+        #[command(flatten)]
+        source: BaselineSource,
+        /// The baseline file to write (default: the config's, else .keyward-baseline.json).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Scan, and drop the entries of a baseline file that no finding matches any more.
+    Prune {
+        #[command(flatten)]
+        source: BaselineSource,
+        /// The baseline file to prune (default: the config's, else .keyward-baseline.json).
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
+}
+
+/// What `keyward baseline` scans: files like `keyward scan`, or the findings of a JSON report.
+#[derive(Debug, Args)]
+pub struct BaselineSource {
+    /// Files or directories to scan.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Take the findings from a JSON report (`keyward scan|history --format json`) instead of
+    /// scanning.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub from_report: Option<PathBuf>,
+    /// Skip files larger than this (e.g. 25MiB, 500KB, 1048576).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Honour .gitignore, .ignore and git's exclude files.
+    #[arg(long)]
+    pub gitignore: bool,
+    /// Follow symbolic links.
+    #[arg(long)]
+    pub follow: bool,
+    /// Read settings from this file instead of the .keyward.yaml at the repository root.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any .keyward.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// `keyward config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file (default: the one found for the current directory) and print
+    /// the settings it gives.
+    Check {
+        /// The file.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `keyward rules …`.

@@ -68,9 +68,9 @@ fn selection(args: &HistoryArgs) -> Selection {
 }
 
 /// Runs `keyward history`.
-pub fn run(args: HistoryArgs) -> Result<Outcome> {
+pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Outcome> {
     let started = Instant::now();
-    let matcher = Matcher::new(crate::load_rules(&args.rules)?)?;
+    let matcher = Matcher::new(settings.load_rules(&args.rules)?)?;
     let repo = Repository::open(&args.repo)?;
     let opts = HistoryOptions {
         selection: selection(&args),
@@ -84,11 +84,15 @@ pub fn run(args: HistoryArgs) -> Result<Outcome> {
         keyward_git::scan(&repo, &matcher, &opts, &progress)
     })?;
 
-    let records: Vec<Record> = report
+    let mut records: Vec<Record> = report
         .secrets
         .iter()
         .filter_map(|s| record(&matcher, s))
         .collect();
+    // The lines of the secrets, for inline directives and the text report.
+    if let Some(problem) = crate::annotate::history(repo.git_dir(), &matcher, &mut records) {
+        eprintln!("keyward: warning: {}", for_terminal(&problem));
+    }
     let st = &report.stats;
     let stats = Stats {
         files_scanned: st.blobs_scanned,
@@ -149,8 +153,8 @@ pub fn run(args: HistoryArgs) -> Result<Outcome> {
             }
         }
     }
-    crate::emit(o, &records, &stats)?;
-    Ok(if !records.is_empty() {
+    let reported = crate::finish(o, settings, records, Vec::new(), stats)?;
+    Ok(if reported > 0 {
         Outcome::Findings
     } else if !st.unreadable.is_empty() {
         eprintln!(

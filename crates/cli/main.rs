@@ -3,13 +3,20 @@
 //! The binary turns clap's view of the command line into plain options once, runs the
 //! command, and maps the outcome onto three exit codes: 0 clean, 1 findings, 2 error.
 
+mod annotate;
+mod baseline;
 mod cli;
+mod completions;
+mod config;
 mod history;
 mod pipeline;
+mod policy;
 mod report;
 mod rules_cmd;
 mod sanitize;
 mod scan;
+mod settings;
+mod suppress;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
@@ -17,11 +24,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use keyward_core::{Matcher, RuleSet};
 
-use crate::cli::{Cli, ColorChoice, Command, OutputArgs, RuleArgs};
-use crate::report::{Record, Stats, Style};
+use crate::cli::{Cli, ColorChoice, Command, Format, OutputArgs, RuleArgs};
+use crate::policy::Note;
+use crate::report::{Record, Report, Stats, Style};
+use crate::settings::{Explicit, Settings};
 
 /// The process outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +44,11 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, Explicit::from_matches(&m))));
+    let (cli, explicit) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() {
                 Outcome::Error
@@ -47,7 +59,13 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    let outcome = match run(cli) {
+    // `--exit-code N`: what "findings" exits with.
+    let findings_code = match &cli.command {
+        Command::Scan(a) => a.output.policy.exit_code,
+        Command::History(a) => a.output.policy.exit_code,
+        _ => Outcome::Findings as u8,
+    };
+    let outcome = match run(cli, explicit) {
         Ok(o) => o,
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -60,7 +78,10 @@ fn main() -> ExitCode {
             Outcome::Error
         }
     };
-    ExitCode::from(outcome as u8)
+    ExitCode::from(match outcome {
+        Outcome::Findings => findings_code,
+        o => o as u8,
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -70,22 +91,28 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> Result<Outcome> {
+fn run(cli: Cli, explicit: Explicit) -> Result<Outcome> {
     match cli.command {
-        Command::Scan(args) => {
+        Command::Scan(mut args) => {
             let started = Instant::now();
-            let rules = load_rules(&args.rules)?;
+            let start = scan::config_start(&args.paths);
+            let settings = Settings::resolve(&mut args.output, &start, explicit)?;
+            let rules = settings.load_rules(&args.rules)?;
             let matcher = Matcher::new(rules)?;
             let opts = scan::ScanOptions {
                 paths: args.paths,
-                max_file_size: args.max_file_size,
+                max_file_size: Settings::size_limit(
+                    args.max_file_size,
+                    explicit,
+                    settings.config.max_file_size,
+                ),
                 gitignore: args.gitignore,
                 follow: args.follow,
                 threads: args.threads.unwrap_or(0),
+                unused_directives: settings.policy.report_ignored,
             };
             let mut result = scan::run(&opts, &matcher);
             result.stats.rules = matcher.rules().len();
-            result.stats.findings = result.records.len();
             result.stats.duration_ms = started.elapsed().as_millis() as u64;
             let o = &args.output;
             if o.verbose && !o.quiet {
@@ -96,10 +123,10 @@ fn run(cli: Cli) -> Result<Outcome> {
             for e in &result.errors {
                 eprintln!("keyward: error: {}", sanitize::for_terminal(e));
             }
-            emit(o, &result.records, &result.stats)?;
+            let reported = finish(o, &settings, result.records, result.unused, result.stats)?;
             // Freeing hundreds of rules and their compiled regexes only delays the exit.
             std::mem::forget(matcher);
-            Ok(if !result.records.is_empty() {
+            Ok(if reported > 0 {
                 Outcome::Findings
             } else if !result.errors.is_empty() {
                 Outcome::Error
@@ -107,8 +134,17 @@ fn run(cli: Cli) -> Result<Outcome> {
                 Outcome::Clean
             })
         }
-        Command::History(args) => history::run(args),
+        Command::History(mut args) => {
+            let settings = Settings::resolve(&mut args.output, &args.repo, explicit)?;
+            args.max_blob_size =
+                Settings::size_limit(args.max_blob_size, explicit, settings.config.max_blob_size);
+            history::run(args, &settings)
+        }
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Baseline(cmd) => baseline::run(cmd),
+        Command::Config(cmd) => config::run(cmd),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }
 
@@ -126,8 +162,42 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet> {
     Ok(set)
 }
 
+/// Applies the policy to `records` (suppressions, thresholds), writes the report, and
+/// returns how many findings were reported. `unused` are inline directives that the source
+/// found silencing nothing.
+pub fn finish(
+    o: &OutputArgs,
+    settings: &Settings,
+    records: Vec<Record>,
+    unused: Vec<Note>,
+    mut stats: Stats,
+) -> Result<usize> {
+    let split = settings.policy.apply(records, unused);
+    stats.findings = split.reported.len();
+    stats.suppressed = split.counts;
+    if !o.quiet && o.format != Format::Text {
+        // The text report lists them; other formats may go where nobody reads them.
+        for n in split.notes.iter().filter(|n| n.kind() != "unused") {
+            eprintln!(
+                "keyward: warning: {}:{}: {}",
+                sanitize::for_terminal(&n.path),
+                n.directive.line,
+                n.describe()
+            );
+        }
+    }
+    let report = Report {
+        findings: &split.reported,
+        ignored: &split.ignored,
+        notes: &split.notes,
+        stats: &stats,
+    };
+    emit(o, &report)?;
+    Ok(split.reported.len())
+}
+
 /// Writes the report to `--output` or standard output, and the summary to standard error.
-fn emit(o: &OutputArgs, records: &[Record], stats: &Stats) -> Result<()> {
+fn emit(o: &OutputArgs, report: &Report<'_>) -> Result<()> {
     let to_terminal = o.output.is_none() && io::stdout().is_terminal();
     let color = match o.color {
         ColorChoice::Always => true,
@@ -142,7 +212,7 @@ fn emit(o: &OutputArgs, records: &[Record], stats: &Stats) -> Result<()> {
     match &o.output {
         Some(path) => {
             let mut file = create_report_file(path)?;
-            report::write(&mut file, records, stats, style)
+            report::write(&mut file, report, style)
                 .with_context(|| format!("writing {}", path.display()))?;
             file.flush()
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -150,12 +220,12 @@ fn emit(o: &OutputArgs, records: &[Record], stats: &Stats) -> Result<()> {
         None => {
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
-            report::write(&mut out, records, stats, style)?;
+            report::write(&mut out, report, style)?;
             out.flush()?;
         }
     }
     if !o.quiet {
-        eprintln!("{}", report::summary(records, stats));
+        eprintln!("{}", report::summary(report.findings, report.stats));
     }
     Ok(())
 }

@@ -26,17 +26,20 @@ pub fn scan_blob(
     }
     let filters = matcher.rule_set().filters();
     let lock_file = filters.is_lock_file(path);
+    let spans: Vec<std::ops::Range<usize>> = findings.iter().map(|f| f.span.clone()).collect();
     findings
         .into_iter()
         .filter(|f| !(lock_file && matcher.rules()[f.rule].spec.generic))
         .map(|f| {
-            Record::new(
+            let mut r = Record::new(
                 &matcher.rules()[f.rule],
                 path.to_string(),
                 f.line,
                 f.column,
                 f.secret,
-            )
+            );
+            crate::annotate::from_blob(&mut r, bytes, f.span, &spans);
+            r
         })
         .collect()
 }

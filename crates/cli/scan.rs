@@ -8,6 +8,7 @@ use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, Wal
 use keyward_core::{Matcher, Scratch};
 
 use crate::pipeline::{is_binary, scan_blob};
+use crate::policy::Note;
 use crate::report::{Record, Stats};
 
 /// What to scan and how.
@@ -23,6 +24,8 @@ pub struct ScanOptions {
     pub follow: bool,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Look for inline directives that silence nothing (`--report-ignored`).
+    pub unused_directives: bool,
 }
 
 /// What a scan produced.
@@ -36,10 +39,13 @@ pub struct ScanResult {
     pub skipped: Vec<(String, &'static str)>,
     /// Problems with the arguments themselves (a root that does not exist).
     pub errors: Vec<String>,
+    /// Inline directives that silence nothing (with [`ScanOptions::unused_directives`]).
+    pub unused: Vec<Note>,
 }
 
 enum Msg {
     Records(Vec<Record>),
+    Unused(Vec<Note>),
     Skipped(String, &'static str),
     Stats(Box<Stats>),
     Error(String),
@@ -53,7 +59,7 @@ pub fn run(opts: &ScanOptions, matcher: &Matcher) -> ScanResult {
         s.spawn(move || {
             for root in &opts.paths {
                 if root.as_os_str() == "-" {
-                    scan_stdin(matcher, &tx);
+                    scan_stdin(matcher, opts.unused_directives, &tx);
                 } else {
                     walk(root, opts, matcher, &tx);
                 }
@@ -62,6 +68,7 @@ pub fn run(opts: &ScanOptions, matcher: &Matcher) -> ScanResult {
         for msg in rx {
             match msg {
                 Msg::Records(r) => result.records.extend(r),
+                Msg::Unused(n) => result.unused.extend(n),
                 Msg::Skipped(p, why) => {
                     result.stats.skip(why);
                     result.skipped.push((p, why));
@@ -78,7 +85,7 @@ pub fn run(opts: &ScanOptions, matcher: &Matcher) -> ScanResult {
     result
 }
 
-fn scan_stdin(matcher: &Matcher, tx: &Sender<Msg>) {
+fn scan_stdin(matcher: &Matcher, unused_directives: bool, tx: &Sender<Msg>) {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
         let _ = tx.send(Msg::Error(format!("cannot read standard input: {e}")));
@@ -91,6 +98,9 @@ fn scan_stdin(matcher: &Matcher, tx: &Sender<Msg>) {
         ..Stats::default()
     };
     let records = scan_blob(matcher, &mut Scratch::new(), "-", &bytes);
+    if unused_directives {
+        let _ = tx.send(Msg::Unused(crate::policy::unused("-", &bytes, &records)));
+    }
     let _ = tx.send(Msg::Records(records));
     let _ = tx.send(Msg::Stats(Box::new(stats)));
 }
@@ -254,6 +264,12 @@ impl<'a> Worker<'a> {
             self.stats.files_non_utf8 += 1;
         }
         let records = scan_blob(self.matcher, &mut self.scratch, &rel, &bytes);
+        if self.opts.unused_directives {
+            let unused = crate::policy::unused(&rel, &bytes, &records);
+            if !unused.is_empty() {
+                let _ = self.tx.send(Msg::Unused(unused));
+            }
+        }
         if !records.is_empty() {
             let _ = self.tx.send(Msg::Records(records));
         }
@@ -314,4 +330,14 @@ fn describe_walk_error(err: &ignore::Error) -> (Option<PathBuf>, &'static str) {
         }
     }
     inner(err, None)
+}
+
+/// Where a scan of `paths` looks for its config file: the first path that is not standard
+/// input, else the working directory.
+pub fn config_start(paths: &[PathBuf]) -> PathBuf {
+    paths
+        .iter()
+        .find(|p| p.as_os_str() != "-")
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
 }

@@ -4,7 +4,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{GitCommit, Record, Stats};
+use super::{GitCommit, Record, Report, Stats};
+use crate::policy::{Ignored, Note};
 
 #[derive(Serialize)]
 struct JsonFinding<'a> {
@@ -101,26 +102,81 @@ fn finding(r: &Record, show: bool) -> JsonFinding<'_> {
     }
 }
 
+/// A suppressed finding (`--report-ignored`): the finding and why it was not reported.
+#[derive(Serialize)]
+struct JsonIgnored<'a> {
+    #[serde(flatten)]
+    finding: JsonFinding<'a>,
+    ignored_by: JsonReason,
+}
+
+#[derive(Serialize)]
+struct JsonReason {
+    kind: &'static str,
+    reason: String,
+}
+
+fn ignored(i: &Ignored, show: bool) -> JsonIgnored<'_> {
+    JsonIgnored {
+        finding: finding(&i.record, show),
+        ignored_by: JsonReason {
+            kind: i.reason.kind(),
+            reason: i.reason.describe(),
+        },
+    }
+}
+
+/// An inline directive that expired, is invalid or silences nothing.
+#[derive(Serialize)]
+struct JsonNote<'a> {
+    path: &'a str,
+    line: usize,
+    directive: &'static str,
+    problem: &'static str,
+    message: String,
+}
+
+fn note(n: &Note) -> JsonNote<'_> {
+    JsonNote {
+        path: &n.path,
+        line: n.directive.line,
+        directive: n.directive.form.as_str(),
+        problem: n.kind(),
+        message: n.describe(),
+    }
+}
+
 #[derive(Serialize)]
 struct Document<'a> {
     findings: Vec<JsonFinding<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ignored: Vec<JsonIgnored<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    directives: Vec<JsonNote<'a>>,
     stats: &'a Stats,
 }
 
-/// `{"findings": [...], "stats": {...}}`.
-pub fn write(out: &mut dyn Write, records: &[Record], stats: &Stats, show: bool) -> io::Result<()> {
+/// `{"findings": [...], "ignored": [...], "directives": [...], "stats": {...}}`; the middle
+/// two only when not empty.
+pub fn write(out: &mut dyn Write, report: &Report<'_>, show: bool) -> io::Result<()> {
     let doc = Document {
-        findings: records.iter().map(|r| finding(r, show)).collect(),
-        stats,
+        findings: report.findings.iter().map(|r| finding(r, show)).collect(),
+        ignored: report.ignored.iter().map(|i| ignored(i, show)).collect(),
+        directives: report.notes.iter().map(note).collect(),
+        stats: report.stats,
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
-/// One finding per line.
-pub fn write_lines(out: &mut dyn Write, records: &[Record], show: bool) -> io::Result<()> {
-    for r in records {
+/// One finding per line; suppressed ones (`--report-ignored`) follow, with `ignored_by`.
+pub fn write_lines(out: &mut dyn Write, report: &Report<'_>, show: bool) -> io::Result<()> {
+    for r in report.findings {
         serde_json::to_writer(&mut *out, &finding(r, show))?;
+        writeln!(out)?;
+    }
+    for i in report.ignored {
+        serde_json::to_writer(&mut *out, &ignored(i, show))?;
         writeln!(out)?;
     }
     Ok(())

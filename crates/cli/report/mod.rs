@@ -1,6 +1,9 @@
-//! Reports: what a scan found and how the scan went, written as text, JSON or JSON Lines.
+//! Reports: what a scan found and how the scan went, written as text, JSON, JSON Lines or
+//! SARIF.
 
 mod json;
+mod sarif;
+pub mod snippet;
 mod text;
 
 use std::collections::BTreeMap;
@@ -40,6 +43,10 @@ pub struct Record {
     pub remediation: Option<String>,
     /// Where history brought it in (`keyward history` only).
     pub git: Option<Box<GitContext>>,
+    /// The line it is on, for the text report.
+    pub snippet: Option<Box<snippet::Snippet>>,
+    /// An inline directive on or above its line.
+    pub directive: Option<Box<crate::suppress::Directive>>,
 }
 
 /// A finding's place in git history.
@@ -102,6 +109,8 @@ impl Record {
             secret,
             remediation: rule.spec.remediation.clone(),
             git: None,
+            snippet: None,
+            directive: None,
         }
     }
 
@@ -130,6 +139,9 @@ pub struct Stats {
     pub rules: usize,
     /// Findings reported.
     pub findings: usize,
+    /// Findings not reported, by reason (`inline`, `baseline`, `below_min_severity`…).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub suppressed: BTreeMap<&'static str, u64>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
     /// What a history scan saw (`keyward history` only).
@@ -202,17 +214,26 @@ pub struct Style {
     pub color: bool,
 }
 
-/// Writes `records` (already sorted) and `stats` in the chosen format.
-pub fn write(
-    out: &mut dyn Write,
-    records: &[Record],
-    stats: &Stats,
-    style: Style,
-) -> io::Result<()> {
+/// Everything a report holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    /// What is reported, sorted.
+    pub findings: &'a [Record],
+    /// What was suppressed, and why (`--report-ignored`).
+    pub ignored: &'a [crate::policy::Ignored],
+    /// Inline directives that expired, are invalid or silence nothing.
+    pub notes: &'a [crate::policy::Note],
+    /// How the scan went.
+    pub stats: &'a Stats,
+}
+
+/// Writes `report` in the chosen format.
+pub fn write(out: &mut dyn Write, report: &Report<'_>, style: Style) -> io::Result<()> {
     match style.format {
-        Format::Text => text::write(out, records, style),
-        Format::Json => json::write(out, records, stats, style.show_secrets),
-        Format::Jsonl => json::write_lines(out, records, style.show_secrets),
+        Format::Text => text::write(out, report, style),
+        Format::Json => json::write(out, report, style.show_secrets),
+        Format::Jsonl => json::write_lines(out, report, style.show_secrets),
+        Format::Sarif => sarif::write(out, report, style.show_secrets),
     }
 }
 
@@ -238,6 +259,10 @@ pub fn summary(records: &[Record], stats: &Stats) -> String {
             h.commits,
             if h.commits == 1 { "" } else { "s" }
         ));
+    }
+    let suppressed: u64 = stats.suppressed.values().sum();
+    if suppressed > 0 {
+        s.push_str(&format!("; {suppressed} suppressed"));
     }
     if stats.skipped_total() > 0 {
         let parts: Vec<String> = stats

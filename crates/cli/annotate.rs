@@ -1,0 +1,161 @@
+//! What a record learns from the bytes around its secret: the line, for the text report, and
+//! an inline directive on it or above it.
+//!
+//! For files the bytes are at hand when the record is made ([`from_blob`], called by the
+//! pipeline). History records come from keyward-git, which keeps no blob bytes; for those the
+//! few blobs with findings are read again through `git cat-file --batch` ([`history`]).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::Range;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use keyward_core::{Matcher, Scratch};
+
+use crate::report::Record;
+use crate::report::snippet::Snippet;
+use crate::suppress::{self, Date};
+
+/// Today, fixed once per run so that every finding is judged by the same date.
+pub fn today() -> Date {
+    static TODAY: OnceLock<Date> = OnceLock::new();
+    *TODAY.get_or_init(Date::today)
+}
+
+/// Fills in the record's line and inline directive from the content it was found in:
+/// `span` is its secret, `secrets` every secret found in `bytes`.
+pub fn from_blob(record: &mut Record, bytes: &[u8], span: Range<usize>, secrets: &[Range<usize>]) {
+    record.snippet = Some(Box::new(Snippet::build(
+        bytes,
+        record.line,
+        span.clone(),
+        secrets,
+    )));
+    record.directive =
+        suppress::directive_for(bytes, span.start, record.line, today()).map(Box::new);
+}
+
+/// Where the secret of `record` starts in `bytes`: at its line and column, or failing that
+/// the first place on that line that holds it.
+fn locate(bytes: &[u8], record: &Record) -> Option<Range<usize>> {
+    let start = suppress::line_start(bytes, record.line)?;
+    let line = suppress::line_around(bytes, start);
+    let text = &bytes[line.clone()];
+    let secret = record.secret.expose().as_bytes();
+    let by_column = text
+        .char_indices_lossy()
+        .nth(record.column.saturating_sub(1))
+        .filter(|&i| text[i..].starts_with(secret));
+    let at = by_column.or_else(|| memchr::memmem::find(text, secret))?;
+    Some(line.start + at..line.start + at + secret.len())
+}
+
+/// Byte offsets of the characters of possibly invalid UTF-8 text (each invalid byte counts
+/// as one character, as the matcher counts columns).
+trait CharIndices {
+    fn char_indices_lossy(&self) -> impl Iterator<Item = usize>;
+}
+
+impl CharIndices for [u8] {
+    fn char_indices_lossy(&self) -> impl Iterator<Item = usize> {
+        self.iter()
+            .enumerate()
+            .filter(|(_, b)| (**b & 0xC0) != 0x80)
+            .map(|(i, _)| i)
+    }
+}
+
+/// Annotates history records from their blobs, read from the repository at `git_dir`. The
+/// other secrets on each line are found again with `matcher`, so they are redacted too.
+/// Returns a note when the blobs could not be read: the records then keep no line and no
+/// directive, so nothing is silenced by mistake.
+pub fn history(git_dir: &Path, matcher: &Matcher, records: &mut [Record]) -> Option<String> {
+    let ids: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.git.as_deref().map(|g| g.blob.clone()))
+        .filter(|b| !b.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let blobs = match read_blobs(git_dir, &ids) {
+        Ok(b) => b,
+        Err(e) => {
+            return Some(format!(
+                "cannot read blobs with findings ({e}): inline directives were not checked"
+            ));
+        }
+    };
+    let mut scratch = Scratch::new();
+    for r in records.iter_mut() {
+        let Some(bytes) = r.git.as_deref().and_then(|g| blobs.get(&g.blob)) else {
+            continue;
+        };
+        let Some(span) = locate(bytes, r) else {
+            continue;
+        };
+        let line = suppress::line_around(bytes, span.start);
+        let secrets: Vec<Range<usize>> = matcher
+            .scan(&bytes[line.clone()], &mut scratch)
+            .into_iter()
+            .map(|f| line.start + f.span.start..line.start + f.span.end)
+            .collect();
+        from_blob(r, bytes, span, &secrets);
+    }
+    None
+}
+
+/// Reads blobs by id with one `git cat-file --batch`.
+fn read_blobs(git_dir: &Path, ids: &[String]) -> std::io::Result<HashMap<String, Vec<u8>>> {
+    let mut unique: Vec<&String> = ids.iter().collect();
+    unique.sort();
+    unique.dedup();
+    let mut child = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdin"))?;
+    let request: String = unique.iter().map(|id| format!("{id}\n")).collect();
+    // The request is small (one id a line): write it all, then read the answers.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(request.as_bytes());
+    });
+    let mut out = BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?,
+    );
+    let mut blobs = HashMap::new();
+    for id in unique {
+        let mut header = String::new();
+        if out.read_line(&mut header)? == 0 {
+            break;
+        }
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let [_, kind, size] = fields[..] else {
+            continue; // "<id> missing"
+        };
+        let size: usize = size
+            .parse()
+            .map_err(|_| std::io::Error::other(format!("bad cat-file header {header:?}")))?;
+        let mut data = vec![0; size + 1];
+        out.read_exact(&mut data)?;
+        data.truncate(size);
+        if kind == "blob" {
+            blobs.insert(id.clone(), data);
+        }
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    Ok(blobs)
+}
