@@ -157,6 +157,11 @@ fn results_carry_rule_level_location_and_fingerprint() {
         config["partialFingerprints"]["keyward/v1"],
         finding["fingerprint"]
     );
+    let fp = finding["fingerprint"].as_str().expect("fingerprint");
+    assert_eq!(
+        config["partialFingerprints"]["primaryLocationLineHash"],
+        format!("{fp}:1")
+    );
     let rule_index = config["ruleIndex"].as_u64().expect("ruleIndex") as usize;
     assert_eq!(rules[rule_index]["id"], "github-pat-classic");
 

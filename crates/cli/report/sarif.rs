@@ -112,7 +112,7 @@ struct SarifResult<'a> {
     level: &'static str,
     message: Text,
     locations: Vec<Location>,
-    partial_fingerprints: BTreeMap<&'static str, &'a str>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressions: Option<[Suppression; 1]>,
     properties: ResultProperties<'a>,
@@ -350,14 +350,23 @@ fn rules<'r>(records: impl Iterator<Item = &'r Record>) -> (Vec<Rule>, BTreeMap<
     (out, index)
 }
 
+/// A result. `nth` counts the results before it with the same fingerprint (the same secret
+/// twice in one file), as GitHub's own line hashes count repeated lines.
 fn result<'a>(
     r: &'a Record,
     rule_index: usize,
     ignored: Option<&Ignored>,
+    nth: usize,
     show: bool,
 ) -> SarifResult<'a> {
     let mut fingerprints = BTreeMap::new();
-    fingerprints.insert("keyward/v1", r.fingerprint.as_str());
+    fingerprints.insert("keyward/v1", r.fingerprint.as_str().to_string());
+    // GitHub matches alerts across runs by this key (with the path and the rule): keyward's
+    // fingerprint keeps an alert when lines move and opens a new one for a new secret.
+    fingerprints.insert(
+        "primaryLocationLineHash",
+        format!("{}:{}", r.fingerprint.as_str(), nth + 1),
+    );
     SarifResult {
         rule_id: &r.rule,
         rule_index,
@@ -412,6 +421,12 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, show: bool) -> io::Result
     let (rules, index) = rules(all);
     let mut results: Vec<SarifResult<'_>> = Vec::new();
     let mut notifications: Vec<Notification> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut nth = |r: &Record| -> usize {
+        let n = seen.entry(r.fingerprint.as_str().to_string()).or_default();
+        *n += 1;
+        *n - 1
+    };
     for r in report.findings {
         if r.path.is_empty() {
             notifications.push(Notification {
@@ -422,11 +437,17 @@ pub fn write(out: &mut dyn Write, report: &Report<'_>, show: bool) -> io::Result
                 locations: Vec::new(),
             });
         } else {
-            results.push(result(r, index[&r.rule], None, show));
+            results.push(result(r, index[&r.rule], None, nth(r), show));
         }
     }
     for i in report.ignored.iter().filter(|i| !i.record.path.is_empty()) {
-        results.push(result(&i.record, index[&i.record.rule], Some(i), show));
+        results.push(result(
+            &i.record,
+            index[&i.record.rule],
+            Some(i),
+            nth(&i.record),
+            show,
+        ));
     }
     notifications.extend(report.notes.iter().map(notification));
     let log = Log {
