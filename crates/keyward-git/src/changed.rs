@@ -39,7 +39,7 @@ use crate::provenance::BlobFinding;
 use crate::stats::{ScanStats, Unreadable};
 
 /// A rule whose reach (`before + after + keyword length`) is at most this is near.
-const NEAR_LIMIT: usize = 2048;
+const NEAR_LIMIT: usize = 768;
 /// Blobs up to this size are matched whole: cutting them up would save nothing.
 const SMALL_BLOB: usize = 8 * 1024;
 /// Slack on every margin: the prefilter may confirm a keyword a few bytes off its hit.
@@ -59,8 +59,49 @@ struct Far {
     keywords: Option<AhoCorasick>,
     /// `(before, after)` of each keyword (the widest of the rules that share it).
     windows: Vec<(usize, usize)>,
-    /// The widest `before + after + keyword length` of them all.
-    reach: usize,
+    /// How far before an added line a far keyword can sit and still reach it: the widest
+    /// `after + keyword length` (`usize::MAX`: no automaton, match blobs whole).
+    reach_before: usize,
+    /// How far after: the widest `before`.
+    reach_after: usize,
+    /// The longest keyword.
+    longest: usize,
+}
+
+impl Far {
+    /// Adds to `out` the window of every keyword hit in `hay[hood]` that reaches `added`.
+    /// A fast non-overlapping search finds the hits; around each, an overlapping search of
+    /// a few bytes finds the keywords that overlap it (`"auths"` and `auths`), which the
+    /// fast search steps over.
+    fn hits(
+        &self,
+        keywords: &AhoCorasick,
+        hay: &[u8],
+        hood: Range<usize>,
+        added: &[Range<usize>],
+        out: &mut Vec<Range<usize>>,
+    ) {
+        let len = hay.len();
+        let mut done = hood.start;
+        for m in keywords.find_iter(&hay[hood.clone()]) {
+            let at = hood.start + m.start();
+            let near = at.saturating_sub(self.longest).max(done).max(hood.start)
+                ..(hood.start + m.end() + self.longest).min(hood.end);
+            if near.start >= near.end {
+                continue;
+            }
+            done = near.end.saturating_sub(self.longest);
+            for k in keywords.find_overlapping_iter(&hay[near.clone()]) {
+                let (before, after) = self.windows[k.pattern().as_usize()];
+                let start = near.start + k.start();
+                let end = near.start + k.end();
+                let window = start.saturating_sub(before)..end.saturating_add(after).min(len);
+                if touches(added, &window) {
+                    out.push(window);
+                }
+            }
+        }
+    }
 }
 
 impl Reach {
@@ -93,27 +134,25 @@ impl Reach {
             return Reach { near, far: None };
         }
         let (patterns, windows): (Vec<String>, Vec<(usize, usize)>) = far.into_iter().unzip();
-        let reach = patterns
-            .iter()
-            .zip(&windows)
-            .map(|(p, (b, a))| b + a + p.len() + SLACK)
-            .max()
-            .unwrap_or(0);
-        // Plain literals always build; were it to fail, `usize::MAX` makes every blob
-        // matched whole rather than leave far rules unserved.
-        let (keywords, reach) = match AhoCorasick::builder()
+        let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+        let reach_before = windows.iter().map(|w| w.1).max().unwrap_or(0) + longest + SLACK;
+        let reach_after = windows.iter().map(|w| w.0).max().unwrap_or(0) + SLACK;
+        // The DFA form: a few dozen literals, searched over tens of KiB per changed blob.
+        // Plain literals always build; were it to fail, every blob is matched whole rather
+        // than leave far rules unserved.
+        let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
-        {
-            Ok(k) => (Some(k), reach),
-            Err(_) => (None, usize::MAX),
-        };
+            .ok();
         Reach {
             near,
             far: Some(Far {
                 keywords,
                 windows,
-                reach,
+                reach_before,
+                reach_after,
+                longest,
             }),
         }
     }
@@ -130,27 +169,20 @@ impl Reach {
             .map(|a| a.start.saturating_sub(self.near)..a.end.saturating_add(self.near).min(len))
             .collect();
         if let Some(far) = &self.far {
-            let Some(keywords) = far.keywords.as_ref().filter(|_| far.reach != usize::MAX) else {
+            let Some(keywords) = far.keywords.as_ref() else {
                 return whole(len);
             };
             let hoods = merge(
                 added
                     .iter()
                     .map(|a| {
-                        a.start.saturating_sub(far.reach)..a.end.saturating_add(far.reach).min(len)
+                        a.start.saturating_sub(far.reach_before)
+                            ..a.end.saturating_add(far.reach_after).min(len)
                     })
                     .collect(),
             );
             for hood in hoods {
-                for m in keywords.find_overlapping_iter(&hay[hood.clone()]) {
-                    let (before, after) = far.windows[m.pattern().as_usize()];
-                    let start = hood.start + m.start();
-                    let end = hood.start + m.end();
-                    let window = start.saturating_sub(before)..end.saturating_add(after).min(len);
-                    if touches(added, &window) {
-                        out.push(window);
-                    }
-                }
+                far.hits(keywords, hay, hood, added, &mut out);
             }
         }
         let lines: Vec<Range<usize>> = out.into_iter().map(|r| whole_lines(hay, r)).collect();
@@ -236,17 +268,34 @@ fn lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 }
 
 /// The byte ranges of the lines of `new` (newline included) that none of `olds` has,
-/// merged into runs.
+/// merged into runs. With one old version, the lines both share at the start and at the
+/// end are set aside first (an edit usually touches the middle of a file), and a line of
+/// the new middle counts as added unless the old middle has it: a line moved in from the
+/// shared ends is then matched needlessly, which costs time, never a finding.
 pub(crate) fn added_lines(new: &[u8], olds: &[&[u8]]) -> Vec<Range<usize>> {
-    let mut known: LineSet<'_> = HashSet::default();
-    for old in olds {
+    let (skip, new_mid, old_mids): (usize, &[u8], Vec<&[u8]>) = match olds {
+        [old] => {
+            let (head, tail) = shared_ends(new, old);
+            (
+                head,
+                &new[head..new.len() - tail],
+                vec![&old[head..old.len() - tail]],
+            )
+        }
+        _ => (0, new, olds.to_vec()),
+    };
+    let lines_in = |d: &[u8]| memchr::memchr_iter(b'\n', d).count() + 1;
+    let capacity = old_mids.iter().map(|o| lines_in(o)).sum();
+    let mut known: LineSet<'_> = HashSet::with_capacity_and_hasher(capacity, Default::default());
+    for old in &old_mids {
         known.extend(lines(old).map(|(_, l)| l));
     }
     let mut out: Vec<Range<usize>> = Vec::new();
-    for (at, line) in lines(new) {
+    for (at, line) in lines(new_mid) {
         if known.contains(line) {
             continue;
         }
+        let at = skip + at;
         let end = (at + line.len() + 1).min(new.len());
         match out.last_mut() {
             Some(last) if last.end == at => last.end = end,
@@ -254,6 +303,38 @@ pub(crate) fn added_lines(new: &[u8], olds: &[&[u8]]) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+/// How many bytes of whole lines `a` and `b` share at their start, and at their end (not
+/// overlapping the start).
+fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    // Back to the end of the last whole line both share.
+    let head = if same == a.len() && same == b.len() {
+        same
+    } else {
+        memchr::memrchr(b'\n', &a[..same]).map_or(0, |i| i + 1)
+    };
+    let room = a.len().min(b.len()) - head;
+    let same = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    // Forward to the start of the first whole line both share: just after a newline.
+    let tail = if same == 0 {
+        0
+    } else {
+        let from = a.len() - same;
+        if from == head || a[from - 1] == b'\n' {
+            same
+        } else {
+            memchr::memchr(b'\n', &a[from..]).map_or(0, |i| same - i - 1)
+        }
+    };
+    (head, tail)
 }
 
 /// The findings of `hay` within `regions` (whole lines), at their positions in `hay`; one
@@ -307,21 +388,34 @@ pub(crate) fn match_jobs(
     stats: &mut ScanStats,
 ) -> HashMap<BlobId, Vec<BlobFinding>> {
     let reach = Reach::new(matcher);
+    // Runs of neighbouring jobs share one object database handle, so that versions of a
+    // file that are deltas of one another are rebuilt from its delta cache.
+    let chunk = jobs.len().div_ceil(pool.current_num_threads() * 4).max(1);
     let results: Vec<(Option<Matched>, ScanStats)> = pool.install(|| {
-        jobs.par_iter()
-            .map_init(
-                || (repo.inner.to_thread_local(), Scratch::new()),
-                |(local, scratch), job| {
-                    progress.step(1);
-                    let mut st = ScanStats {
-                        blobs: 1,
-                        ..ScanStats::default()
-                    };
-                    let found =
-                        match_job(local, matcher, &reach, max_blob_size, job, scratch, &mut st);
-                    (found.map(|fs| (job.blob, fs)), st)
-                },
-            )
+        jobs.par_chunks(chunk)
+            .flat_map_iter(|run| {
+                let local = repo.inner.to_thread_local();
+                let mut scratch = Scratch::new();
+                run.iter()
+                    .map(|job| {
+                        progress.step(1);
+                        let mut st = ScanStats {
+                            blobs: 1,
+                            ..ScanStats::default()
+                        };
+                        let found = match_job(
+                            &local,
+                            matcher,
+                            &reach,
+                            max_blob_size,
+                            job,
+                            &mut scratch,
+                            &mut st,
+                        );
+                        (found.map(|fs| (job.blob, fs)), st)
+                    })
+                    .collect::<Vec<_>>()
+            })
             .collect()
     });
     let mut out = HashMap::new();
@@ -452,6 +546,14 @@ mod tests {
         assert_eq!(added_lines(new, &[old, b"x\n"]), vec![8..9]);
         assert_eq!(added_lines(b"", &[old]), Vec::<Range<usize>>::new());
         assert_eq!(added_lines(b"q\nq\n", &[]), vec![0..4]);
+        // Shared ends are set aside, and only whole lines count as shared.
+        assert_eq!(added_lines(b"a\nb\nc\n", &[b"a\nc\n"]), vec![2..4]);
+        assert_eq!(added_lines(b"ab\n", &[b"a\n"]), vec![0..3]);
+        assert_eq!(added_lines(b"xa\n", &[b"a\n"]), vec![0..3]);
+        assert_eq!(added_lines(b"a\n", &[b"a\n"]), Vec::<Range<usize>>::new());
+        // A copy of a shared line in the middle is matched (needlessly, never wrongly).
+        assert_eq!(added_lines(b"a\na\n", &[b"a\n"]), vec![2..4]);
+        assert_eq!(added_lines(b"a\nz", &[b"a\n"]), vec![2..3]);
     }
 
     #[test]
@@ -460,6 +562,9 @@ mod tests {
         assert_eq!(whole_lines(b"ab\ncd\nef", 7..8), 6..8);
         assert_eq!(whole_lines(b"ab\ncd\n", 0..3), 0..3);
         assert_eq!(merge(vec![5..9, 0..2, 2..3, 8..12]), vec![0..3, 5..12]);
+        assert_eq!(shared_ends(b"a\nb\nc\n", b"a\nc\n"), (2, 2));
+        assert_eq!(shared_ends(b"a\nxb\n", b"a\nb\n"), (2, 0));
+        assert_eq!(shared_ends(b"same\n", b"same\n"), (5, 0));
         assert!(touches(&[0..2, 10..20], &(15..30)));
         assert!(!touches(&[0..2, 10..20], &(2..10)));
     }

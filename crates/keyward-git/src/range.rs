@@ -15,6 +15,7 @@ use crate::progress::{Phase, Progress};
 use crate::provenance::{Intro, finish, head_blobs, introductions, occurrences};
 use crate::repo::Repository;
 use crate::stats::{ScanStats, Unreadable};
+use crate::walk;
 
 /// Above this many commits a range is scanned with the whole-history engine: reading every
 /// object once along the packs' delta trees beats reading each introduced blob, and its
@@ -58,20 +59,15 @@ pub(crate) fn scan_ids(
 ) -> Result<HistoryReport, Error> {
     let clock = std::time::Instant::now();
     let local = repo.inner.to_thread_local();
-    let hidden: Vec<CommitId> = hidden
-        .iter()
-        .copied()
-        .filter(|h| local.has_object(h.to_gix()))
-        .collect();
-    let members = range_members(repo, &local, tips, &hidden)?;
-    if members.len() > LARGE_RANGE {
-        return whole_history(repo, matcher, opts, tips, &members, pool, progress);
-    }
     let shallow: HashSet<CommitId> = repo
         .shallow_commits()
         .iter()
         .map(|id| CommitId::from_gix(id))
         .collect();
+    let members = range_members(&local, tips, hidden, &shallow)?;
+    if members.len() > LARGE_RANGE {
+        return whole_history(repo, matcher, opts, tips, &members, pool, progress);
+    }
     let mut source = CommitSource::new(HashMap::new(), Some(&local));
     let graph = commits::walk(tips, Some(&members), &shallow, &mut source);
     let mut stats = ScanStats {
@@ -139,7 +135,10 @@ pub(crate) fn scan_ids(
 fn jobs(intros: &[Intro]) -> Vec<changed::Job> {
     let mut index: HashMap<BlobId, usize> = HashMap::new();
     let mut out: Vec<changed::Job> = Vec::new();
-    for intro in intros {
+    // By path, so that the versions of one file are matched one after another.
+    let mut order: Vec<&Intro> = intros.iter().collect();
+    order.sort_by(|a, b| a.path.cmp(&b.path));
+    for intro in order {
         let i = *index.entry(intro.blob).or_insert_with(|| {
             out.push(changed::Job {
                 blob: intro.blob,
@@ -192,28 +191,21 @@ fn whole_history(
     Ok(report)
 }
 
-/// The commits of `tips --not hidden`, newest first.
+/// The commits of `tips --not hidden`, newest first (see `walk`).
 fn range_members(
-    repo: &Repository,
     local: &gix::Repository,
     tips: &[CommitId],
     hidden: &[CommitId],
+    shallow: &HashSet<CommitId>,
 ) -> Result<Vec<CommitId>, Error> {
-    let err = |message: String| Error::Repository {
-        path: repo.git_dir().to_path_buf(),
-        message,
+    let mut source = walk::OdbCommits {
+        repo: local,
+        buf: Vec::new(),
     };
-    let walk = local
-        .rev_walk(tips.iter().map(|t| t.to_gix()))
-        .with_hidden(hidden.iter().map(|h| h.to_gix()))
-        .all()
-        .map_err(|e| err(e.to_string()))?;
-    let mut out = Vec::new();
-    for info in walk {
-        let info = info.map_err(|e| err(e.to_string()))?;
-        out.push(CommitId::from_gix(&info.id));
-    }
-    Ok(out)
+    walk::range(&mut source, tips, hidden, shallow).map_err(|(id, message)| Error::Object {
+        id: id.to_hex(),
+        message,
+    })
 }
 
 /// Earlier versions of files, searched for the secrets a range found.
