@@ -478,8 +478,15 @@ fn check_range(
     if let Some(problem) = crate::annotate::history(repo.git_dir(), &matcher, &mut records) {
         bail!("{problem}");
     }
-    let n = report.stats.commits;
-    let what = format!("{n} commit{}", if n == 1 { "" } else { "s" });
+    let st = &report.stats;
+    let what = format!(
+        "{} commit{}, {} new blob{}, {:.1} KB of them matched",
+        st.commits,
+        if st.commits == 1 { "" } else { "s" },
+        st.blobs,
+        if st.blobs == 1 { "" } else { "s" },
+        st.bytes_scanned as f64 / 1e3
+    );
     std::mem::forget(matcher);
     Ok(Checked {
         records,
