@@ -104,10 +104,14 @@ impl Note {
                 "{} expired on {d}: the finding is reported",
                 self.directive.form
             ),
-            Problem::Invalid(v) => format!(
-                "{} has an invalid until={v:?} (use YYYY-MM-DD): it silences nothing",
-                self.directive.form
-            ),
+            Problem::Invalid(v) => {
+                // The value comes from the file: shown short and without control characters.
+                let v: String = crate::sanitize::for_terminal(v).chars().take(40).collect();
+                format!(
+                    "{} has an invalid until={v:?} (use YYYY-MM-DD): it silences nothing",
+                    self.directive.form
+                )
+            }
             Problem::Unused => format!(
                 "{} silences nothing: no finding on its line",
                 self.directive.form
