@@ -44,27 +44,20 @@ fn locate(bytes: &[u8], record: &Record) -> Option<Range<usize>> {
     let line = suppress::line_around(bytes, start);
     let text = &bytes[line.clone()];
     let secret = record.secret.expose().as_bytes();
-    let by_column = text
-        .char_indices_lossy()
+    let by_column = char_starts(text)
         .nth(record.column.saturating_sub(1))
         .filter(|&i| text[i..].starts_with(secret));
     let at = by_column.or_else(|| memchr::memmem::find(text, secret))?;
     Some(line.start + at..line.start + at + secret.len())
 }
 
-/// Byte offsets of the characters of possibly invalid UTF-8 text (each invalid byte counts
-/// as one character, as the matcher counts columns).
-trait CharIndices {
-    fn char_indices_lossy(&self) -> impl Iterator<Item = usize>;
-}
-
-impl CharIndices for [u8] {
-    fn char_indices_lossy(&self) -> impl Iterator<Item = usize> {
-        self.iter()
-            .enumerate()
-            .filter(|(_, b)| (**b & 0xC0) != 0x80)
-            .map(|(i, _)| i)
-    }
+/// Byte offsets of the characters of possibly invalid UTF-8 text (a byte that does not
+/// continue a character starts one, as the matcher counts columns).
+fn char_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    text.iter()
+        .enumerate()
+        .filter(|(_, b)| (**b & 0xC0) != 0x80)
+        .map(|(i, _)| i)
 }
 
 /// Annotates history records from their blobs, read from the repository at `git_dir`. The
