@@ -5,7 +5,7 @@
 //! pipeline). History records come from keyward-git, which keeps no blob bytes; for those the
 //! few blobs with findings are read again through `git cat-file --batch` ([`history`]).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::ops::Range;
 use std::path::Path;
@@ -60,51 +60,52 @@ fn char_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
         .map(|(i, _)| i)
 }
 
-/// Annotates history records from their blobs, read from the repository at `git_dir`. The
-/// other secrets on each line are found again with `matcher`, so they are redacted too.
-/// Returns a note when the blobs could not be read: the records then keep no line and no
-/// directive, so nothing is silenced by mistake.
+/// Annotates history records from their blobs, read from the repository at `git_dir` one
+/// at a time (memory holds one blob, not every blob with findings). The other secrets on
+/// each line are found again with `matcher`, so they are redacted too. Returns a note when
+/// the blobs could not be read: those records then keep no line and no directive, so
+/// nothing is silenced by mistake.
 pub fn history(git_dir: &Path, matcher: &Matcher, records: &mut [Record]) -> Option<String> {
-    let ids: Vec<String> = records
-        .iter()
-        .filter_map(|r| r.git.as_deref().map(|g| g.blob.clone()))
-        .filter(|b| !b.is_empty())
-        .collect();
-    if ids.is_empty() {
+    let mut by_blob: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(g) = r.git.as_deref().filter(|g| !g.blob.is_empty()) {
+            by_blob.entry(g.blob.clone()).or_default().push(i);
+        }
+    }
+    if by_blob.is_empty() {
         return None;
     }
-    let blobs = match read_blobs(git_dir, &ids) {
-        Ok(b) => b,
-        Err(e) => {
-            return Some(format!(
-                "cannot read blobs with findings ({e}): inline directives were not checked"
-            ));
-        }
-    };
     let mut scratch = Scratch::new();
-    for r in records.iter_mut() {
-        let Some(bytes) = r.git.as_deref().and_then(|g| blobs.get(&g.blob)) else {
-            continue;
-        };
-        let Some(span) = locate(bytes, r) else {
-            continue;
-        };
-        let line = suppress::line_around(bytes, span.start);
-        let secrets: Vec<Range<usize>> = matcher
-            .scan(&bytes[line.clone()], &mut scratch)
-            .into_iter()
-            .map(|f| line.start + f.span.start..line.start + f.span.end)
-            .collect();
-        from_blob(r, bytes, span, &secrets);
-    }
-    None
+    let ids: Vec<&String> = by_blob.keys().collect();
+    let read = read_blobs(git_dir, &ids, |id, bytes| {
+        for &i in by_blob.get(id).map_or(&[][..], Vec::as_slice) {
+            annotate_one(&mut records[i], bytes, matcher, &mut scratch);
+        }
+    });
+    read.err().map(|e| {
+        format!("cannot read blobs with findings ({e}): inline directives were not checked")
+    })
 }
 
-/// Reads blobs by id with one `git cat-file --batch`.
-fn read_blobs(git_dir: &Path, ids: &[String]) -> std::io::Result<HashMap<String, Vec<u8>>> {
-    let mut unique: Vec<&String> = ids.iter().collect();
-    unique.sort();
-    unique.dedup();
+fn annotate_one(r: &mut Record, bytes: &[u8], matcher: &Matcher, scratch: &mut Scratch) {
+    let Some(span) = locate(bytes, r) else {
+        return;
+    };
+    let line = suppress::line_around(bytes, span.start);
+    let secrets: Vec<Range<usize>> = matcher
+        .scan(&bytes[line.clone()], scratch)
+        .into_iter()
+        .map(|f| line.start + f.span.start..line.start + f.span.end)
+        .collect();
+    from_blob(r, bytes, span, &secrets);
+}
+
+/// Reads blobs by id with one `git cat-file --batch`, handing each to `each` as it comes.
+fn read_blobs(
+    git_dir: &Path,
+    ids: &[&String],
+    mut each: impl FnMut(&str, &[u8]),
+) -> std::io::Result<()> {
     let mut child = Command::new("git")
         .arg("--git-dir")
         .arg(git_dir)
@@ -117,8 +118,9 @@ fn read_blobs(git_dir: &Path, ids: &[String]) -> std::io::Result<HashMap<String,
         .stdin
         .take()
         .ok_or_else(|| std::io::Error::other("no stdin"))?;
-    let request: String = unique.iter().map(|id| format!("{id}\n")).collect();
-    // The request is small (one id a line): write it all, then read the answers.
+    let request: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    // Written from another thread: git answers while it reads, and a long request would
+    // otherwise fill both pipes.
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(request.as_bytes());
     });
@@ -128,8 +130,8 @@ fn read_blobs(git_dir: &Path, ids: &[String]) -> std::io::Result<HashMap<String,
             .take()
             .ok_or_else(|| std::io::Error::other("no stdout"))?,
     );
-    let mut blobs = HashMap::new();
-    for id in unique {
+    let mut data = Vec::new();
+    for id in ids {
         let mut header = String::new();
         if out.read_line(&mut header)? == 0 {
             break;
@@ -141,14 +143,14 @@ fn read_blobs(git_dir: &Path, ids: &[String]) -> std::io::Result<HashMap<String,
         let size: usize = size
             .parse()
             .map_err(|_| std::io::Error::other(format!("bad cat-file header {header:?}")))?;
-        let mut data = vec![0; size + 1];
+        data.resize(size + 1, 0);
         out.read_exact(&mut data)?;
-        data.truncate(size);
         if kind == "blob" {
-            blobs.insert(id.clone(), data);
+            each(id, &data[..size]);
         }
     }
+    drop(out);
     let _ = writer.join();
     let _ = child.wait();
-    Ok(blobs)
+    Ok(())
 }
