@@ -118,7 +118,8 @@ pub(crate) fn introductions(
     progress.start(Phase::Commits, graph.nodes.len() as u64);
     // Neighbours in topological order share trees: give each worker runs of them, so that
     // a commit's parent tree is still in that worker's object cache.
-    let chunk = (graph.nodes.len() / (pool.current_num_threads() * 16)).clamp(16, 2048);
+    // A push of a few commits is split too: its tree diffs are most of its fixed cost.
+    let chunk = (graph.nodes.len() / (pool.current_num_threads() * 16)).clamp(2, 2048);
     let results: Vec<ChunkResult> = pool.install(|| {
         graph
             .nodes
