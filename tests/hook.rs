@@ -190,6 +190,84 @@ fn old_pushed_secrets_block_nothing_new_branches_tags_renames_and_deletions() {
 }
 
 #[test]
+fn a_force_push_checks_only_what_the_remote_does_not_have() {
+    let f = Fixture::pushed();
+    f.write("a.txt", "one\n");
+    let pushed = f.commit("one");
+    assert!(f.push(&["origin", "main"]).ok);
+    // Rewritten: the amended commit adds a secret in another file.
+    f.write("b.yml", &format!("token: {T3}\n"));
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "--amend", "-m", "one, amended"]);
+    let out = f.push(&["--force", "origin", "main"]);
+    assert_blocked(&f, &out, "refs/heads/main", &pushed);
+    assert!(out.stderr.contains("b.yml:1:8"), "{}", out.stderr);
+    f.remove("b.yml");
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "--amend", "-m", "one, amended"]);
+    let rewritten = f.rev("HEAD");
+    let out = f.push(&["--force", "origin", "main"]);
+    assert_pushed(&f, &out, "refs/heads/main", &rewritten);
+}
+
+#[test]
+fn a_first_push_of_a_long_history_goes_to_the_history_engine() {
+    let f = Fixture::with_remote();
+    // 2,100 commits (more than the range engine takes), the 1,000th adding a secret.
+    let mut stream = String::new();
+    for i in 1..=2100 {
+        let content = if i == 1000 {
+            format!("token = '{T2}'\n")
+        } else {
+            format!("n = {i}\n")
+        };
+        let file = if i == 1000 { "secret.py" } else { "count.py" };
+        stream.push_str(&format!(
+            "commit refs/heads/main\nmark :{i}\ncommitter A <a@example.com> {} +0000\n\
+             data 2\nc\n{}M 100644 inline {file}\ndata {}\n{content}\n",
+            1_700_000_000 + i,
+            if i > 1 {
+                format!("from :{}\n", i - 1)
+            } else {
+                String::new()
+            },
+            content.len()
+        ));
+        if i == 1001 {
+            stream.push_str("D secret.py\n");
+        }
+    }
+    let out = hook_support::run(
+        {
+            let mut cmd =
+                hook_support::command(std::path::Path::new("git"), &f.path(), f.home(), 0);
+            cmd.args(["fast-import", "--quiet"]);
+            cmd
+        },
+        Some(&stream),
+    );
+    assert!(out.ok, "fast-import: {}", out.stderr);
+    f.git(&["reset", "-q", "--hard", "main"]);
+    let secret = f.git(&[
+        "log",
+        "--format=%H",
+        "--diff-filter=A",
+        "main",
+        "--",
+        "secret.py",
+    ]);
+    let out = f.push(&["origin", "main"]);
+    assert!(!out.ok, "{}", out.stderr);
+    assert!(out.stderr.contains("secret.py:1:10"), "{}", out.stderr);
+    assert_eq!(f.remote_ref("refs/heads/main"), "");
+    assert!(
+        out.stderr.contains(&secret[..12]),
+        "the commit is named: {}",
+        out.stderr
+    );
+}
+
+#[test]
 fn an_annotated_tag_on_a_new_commit_with_a_secret_is_blocked() {
     let f = Fixture::pushed();
     f.git(&["checkout", "-q", "-b", "release"]);
