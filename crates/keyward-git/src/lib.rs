@@ -72,8 +72,8 @@ mod repo;
 mod staged;
 mod stats;
 mod trees;
-mod walk;
 mod view;
+mod walk;
 
 pub use commits::CommitMeta;
 pub use error::Error;
