@@ -35,6 +35,8 @@ pub fn from_blob(record: &mut Record, bytes: &[u8], span: Range<usize>, secrets:
     )));
     record.directive =
         suppress::directive_for(bytes, span.start, record.line, today()).map(Box::new);
+    let line = suppress::line_around(bytes, span.start);
+    record.line_text = Some(bytes[line].into());
 }
 
 /// Where the secret of `record` starts in `bytes`: at its line and column, or failing that

@@ -93,6 +93,12 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
     if let Some(problem) = crate::annotate::history(repo.git_dir(), &matcher, &mut records) {
         eprintln!("keyward: warning: {}", for_terminal(&problem));
     }
+    // Exposure: projects are recognised from HEAD's tree (the layout a path had in an older
+    // commit is usually the same).
+    match repo.tree_view("HEAD").ok().flatten() {
+        Some(view) => crate::context::apply_all(&matcher, &mut records, &view),
+        None => crate::context::apply_all(&matcher, &mut records, &keyward_core::NoProject),
+    }
     let st = &report.stats;
     let stats = Stats {
         files_scanned: st.blobs_scanned,
@@ -170,7 +176,7 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
 
 /// The report record of one secret: its first occurrence, with every occurrence attached.
 /// `None` for a rule index the matcher does not know (never happens).
-fn record(matcher: &Matcher, s: &SecretReport) -> Option<Record> {
+pub(crate) fn record(matcher: &Matcher, s: &SecretReport) -> Option<Record> {
     let rule = matcher.rules().get(s.rule)?;
     let occurrences: Vec<GitOccurrence> = s
         .occurrences

@@ -38,6 +38,7 @@ pub fn scan_blob(
                 f.column,
                 f.secret,
             );
+            r.encoding = f.encoding;
             crate::annotate::from_blob(&mut r, bytes, f.span, &spans);
             r
         })

@@ -7,6 +7,7 @@ use crossbeam_channel::{Sender, unbounded};
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use keyward_core::{Matcher, Scratch};
 
+use crate::context::DiskView;
 use crate::pipeline::{is_binary, scan_blob};
 use crate::policy::Note;
 use crate::report::{Record, Stats};
@@ -97,7 +98,8 @@ fn scan_stdin(matcher: &Matcher, unused_directives: bool, tx: &Sender<Msg>) {
         files_non_utf8: u64::from(std::str::from_utf8(&bytes).is_err()),
         ..Stats::default()
     };
-    let records = scan_blob(matcher, &mut Scratch::new(), "-", &bytes);
+    let mut records = scan_blob(matcher, &mut Scratch::new(), "-", &bytes);
+    crate::context::apply_all(matcher, &mut records, &keyward_core::NoProject);
     if unused_directives {
         let _ = tx.send(Msg::Unused(crate::policy::unused("-", &bytes, &records)));
     }
@@ -113,7 +115,8 @@ fn walk(root: &Path, opts: &ScanOptions, matcher: &Matcher, tx: &Sender<Msg>) {
         }
         // A file named on the command line: no walker, no worker threads to start.
         Ok(m) if m.is_file() => {
-            let mut worker = Worker::new(root, opts, matcher, tx.clone());
+            let view = DiskView::new(Path::new("."));
+            let mut worker = Worker::new(root, opts, matcher, &view, tx.clone());
             worker.read_and_scan(root, display_path(root, root), m.len());
             return;
         }
@@ -135,7 +138,9 @@ fn walk(root: &Path, opts: &ScanOptions, matcher: &Matcher, tx: &Sender<Msg>) {
             .parents(true)
             .require_git(false);
     }
+    let view = DiskView::new(root);
     let mut visitors = Visitors {
+        view: &view,
         root,
         opts,
         matcher,
@@ -148,6 +153,7 @@ struct Visitors<'a> {
     root: &'a Path,
     opts: &'a ScanOptions,
     matcher: &'a Matcher,
+    view: &'a DiskView,
     tx: Sender<Msg>,
 }
 
@@ -157,6 +163,7 @@ impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
             self.root,
             self.opts,
             self.matcher,
+            self.view,
             self.tx.clone(),
         ))
     }
@@ -166,6 +173,7 @@ struct Worker<'a> {
     root: &'a Path,
     opts: &'a ScanOptions,
     matcher: &'a Matcher,
+    view: &'a DiskView,
     tx: Sender<Msg>,
     scratch: Scratch,
     stats: Stats,
@@ -200,12 +208,14 @@ impl<'a> Worker<'a> {
         root: &'a Path,
         opts: &'a ScanOptions,
         matcher: &'a Matcher,
+        view: &'a DiskView,
         tx: Sender<Msg>,
     ) -> Worker<'a> {
         Worker {
             root,
             opts,
             matcher,
+            view,
             tx,
             scratch: Scratch::new(),
             stats: Stats::default(),
@@ -263,7 +273,8 @@ impl<'a> Worker<'a> {
         if std::str::from_utf8(&bytes).is_err() {
             self.stats.files_non_utf8 += 1;
         }
-        let records = scan_blob(self.matcher, &mut self.scratch, &rel, &bytes);
+        let mut records = scan_blob(self.matcher, &mut self.scratch, &rel, &bytes);
+        crate::context::apply_all(self.matcher, &mut records, self.view);
         if self.opts.unused_directives {
             let unused = crate::policy::unused(&rel, &bytes, &records);
             if !unused.is_empty() {

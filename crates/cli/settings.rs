@@ -138,6 +138,23 @@ pub fn load_rules(config: &Config, args: &RuleArgs) -> Result<RuleSet> {
     paths.append(&mut all.rules);
     all.rules = paths;
     let mut set = crate::load_rules(&all)?;
+    if !config.exposure_globs.is_empty() {
+        let globs = config
+            .exposure_globs
+            .iter()
+            .map(|(glob, kind)| {
+                let kind: keyward_core::ExposureKind = serde_json::from_value(
+                    serde_json::Value::String(kind.clone()),
+                )
+                .map_err(|_| {
+                    anyhow::anyhow!("exposure {kind:?} for {glob:?} is not one keyward knows")
+                })?;
+                Ok((glob.clone(), kind))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        set.prepend_exposure_globs(&globs)
+            .map_err(|e| anyhow::anyhow!("exposure globs: {e}"))?;
+    }
     if !config.disabled_rules.is_empty() {
         let unknown = set.disable(&config.disabled_rules);
         if !unknown.is_empty() {

@@ -20,6 +20,15 @@ struct JsonFinding<'a> {
     column: usize,
     secret: String,
     fingerprint: &'a str,
+    exposure: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    exposure_reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwt: Option<&'a keyward_core::JwtInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     remediation: Option<&'a str>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -97,6 +106,11 @@ fn finding(r: &Record, show: bool) -> JsonFinding<'_> {
         column: r.column,
         secret: r.shown_secret(show),
         fingerprint: r.fingerprint.as_str(),
+        exposure: r.exposure.as_str(),
+        exposure_reason: &r.exposure_reason,
+        severity_reason: r.severity_reason.as_deref(),
+        encoding: r.encoding.map(keyward_core::Encoding::as_str),
+        jwt: r.jwt.as_deref(),
         remediation: r.remediation.as_deref(),
         git: git(r),
     }

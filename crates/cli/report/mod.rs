@@ -1,6 +1,7 @@
 //! Reports: what a scan found and how the scan went, written as text, JSON, JSON Lines or
 //! SARIF.
 
+mod incident;
 mod json;
 mod sarif;
 pub mod snippet;
@@ -47,6 +48,18 @@ pub struct Record {
     pub snippet: Option<Box<snippet::Snippet>>,
     /// An inline directive on or above its line.
     pub directive: Option<Box<crate::suppress::Directive>>,
+    /// The raw line it is on (for the exposure of env-file variables).
+    pub line_text: Option<Box<[u8]>>,
+    /// How the secret was encoded, when decoding found it.
+    pub encoding: Option<keyward_core::Encoding>,
+    /// Where the file ends up (does it ship to users?).
+    pub exposure: keyward_core::ExposureKind,
+    /// Why it has that exposure.
+    pub exposure_reason: String,
+    /// Why the severity is what it is, when the context changed it.
+    pub severity_reason: Option<String>,
+    /// What a JWT's claims say.
+    pub jwt: Option<Box<keyward_core::JwtInfo>>,
 }
 
 /// A finding's place in git history.
@@ -111,6 +124,12 @@ impl Record {
             git: None,
             snippet: None,
             directive: None,
+            line_text: None,
+            encoding: None,
+            exposure: keyward_core::ExposureKind::Unknown,
+            exposure_reason: String::new(),
+            severity_reason: None,
+            jwt: None,
         }
     }
 

@@ -145,6 +145,51 @@ fn details(r: &Record) -> Vec<String> {
     if let Some(origin) = git_origin(r) {
         lines.push(origin);
     }
+    if r.exposure.is_client() {
+        lines.push(format!(
+            "ships to users ({}): {}",
+            r.exposure,
+            for_terminal(&r.exposure_reason)
+        ));
+    } else if matches!(
+        r.exposure,
+        keyward_core::ExposureKind::Test | keyward_core::ExposureKind::Docs
+    ) {
+        lines.push(format!(
+            "{}: {}",
+            r.exposure,
+            for_terminal(&r.exposure_reason)
+        ));
+    }
+    if let Some(why) = &r.severity_reason {
+        lines.push(format!("{}: {}", r.severity, for_terminal(why)));
+    }
+    if let Some(e) = r.encoding {
+        lines.push(format!("found {}-encoded", e.as_str()));
+    }
+    if let Some(j) = r.jwt.as_deref() {
+        let mut parts = vec![format!("alg {}", j.alg.as_deref().unwrap_or("?"))];
+        if let Some(iss) = &j.iss {
+            parts.push(format!("iss {}", for_terminal(iss)));
+        }
+        if !j.aud.is_empty() {
+            parts.push(format!("aud {}", for_terminal(&j.aud.join(","))));
+        }
+        parts.push(format!(
+            "kind {}",
+            serde_json::to_value(j.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        ));
+        if let Some(exp) = j.exp {
+            parts.push(format!(
+                "exp {exp}{}",
+                if j.expired { " (expired)" } else { "" }
+            ));
+        }
+        lines.push(format!("JWT: {}", parts.join(", ")));
+    }
     lines
 }
 
@@ -257,5 +302,6 @@ fn write_summary(out: &mut dyn Write, report: &Report<'_>, style: Style) -> io::
         files.len(),
         if files.len() == 1 { "" } else { "s" },
         tally.join(", ")
-    )
+    )?;
+    super::incident::write(out, findings)
 }
