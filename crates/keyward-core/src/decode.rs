@@ -45,6 +45,11 @@ impl Encoding {
     ];
 }
 
+/// The deepest decoding a pattern file can ask for: each level recurses once, and text such as
+/// `%252525…` peels one level per two bytes, so an unbounded depth from a user's rule file
+/// could exhaust the stack.
+pub(crate) const MAX_DEPTH: usize = 8;
+
 /// The `decoders:` section of a pattern file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,9 +91,9 @@ impl DecodersSpec {
         self.triggers.extend(other.triggers);
     }
 
-    /// The depth limit.
+    /// The depth limit (at most 8, whatever a pattern file asks for).
     pub fn depth(&self) -> usize {
-        self.max_depth.unwrap_or(2)
+        self.max_depth.unwrap_or(2).min(MAX_DEPTH)
     }
 
     /// The decoded-bytes limit.
@@ -106,18 +111,26 @@ pub(crate) struct Decoded {
 }
 
 /// Finds and decodes the regions of `encoding` inside `hay[window]`.
+///
+/// `done` is how far `hay` has already been searched for this encoding: windows are given in
+/// order, and a region that reaches past its window (a base64 run or a token is taken whole)
+/// was taken by the first window that touched it. Without it a 50 MB run touched by a
+/// thousand windows was decoded a thousand times.
 pub(crate) fn decode_window(
     encoding: Encoding,
     hay: &[u8],
     window: std::ops::Range<usize>,
     min_length: usize,
+    done: &mut usize,
     out: &mut Vec<Decoded>,
 ) {
     match encoding {
-        Encoding::Base64 => base64_regions(hay, window, min_length, out),
-        Encoding::Percent => token_regions(hay, window, min_length, b'%', percent_decode, out),
-        Encoding::Escapes => token_regions(hay, window, min_length, b'\\', unescape, out),
-        Encoding::XmlEntities => token_regions(hay, window, min_length, b'&', unentity, out),
+        Encoding::Base64 => base64_regions(hay, window, min_length, done, out),
+        Encoding::Percent => {
+            token_regions(hay, window, min_length, done, b'%', percent_decode, out)
+        }
+        Encoding::Escapes => token_regions(hay, window, min_length, done, b'\\', unescape, out),
+        Encoding::XmlEntities => token_regions(hay, window, min_length, done, b'&', unentity, out),
     }
 }
 
@@ -133,11 +146,18 @@ static BASE64: [bool; 256] = {
     t
 };
 
-fn base64_regions(hay: &[u8], window: std::ops::Range<usize>, min: usize, out: &mut Vec<Decoded>) {
+fn base64_regions(
+    hay: &[u8],
+    window: std::ops::Range<usize>,
+    min: usize,
+    done: &mut usize,
+    out: &mut Vec<Decoded>,
+) {
     let end = window.end.min(hay.len());
-    // Start at a run boundary: a run that began before the window is taken whole.
-    let mut i = window.start;
-    while i > 0 && BASE64[hay[i - 1] as usize] {
+    // Start at a run boundary: a run that began before the window is taken whole, unless an
+    // earlier window took it.
+    let mut i = window.start.max(*done);
+    while i > *done && BASE64[hay[i - 1] as usize] {
         i -= 1;
     }
     while i < end {
@@ -165,6 +185,7 @@ fn base64_regions(hay: &[u8], window: std::ops::Range<usize>, min: usize, out: &
         }
         i = e.max(i);
     }
+    *done = (*done).max(i);
 }
 
 /// Decodes base64 (standard or URL-safe, padding optional); `None` on a bad length.
@@ -221,6 +242,7 @@ fn token_regions(
     hay: &[u8],
     window: std::ops::Range<usize>,
     min: usize,
+    done: &mut usize,
     marker: u8,
     decode: fn(&[u8]) -> Option<Vec<u8>>,
     out: &mut Vec<Decoded>,
@@ -229,7 +251,8 @@ fn token_regions(
     let stop = |b: u8| {
         b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')')
     };
-    let mut i = window.start.min(end);
+    // Markers inside a token an earlier window took are not looked at again.
+    let mut i = window.start.max(*done).min(end);
     while let Some(off) = memchr::memchr(marker, &hay[i..end]) {
         let at = i + off;
         let mut s = at;
@@ -268,6 +291,7 @@ fn token_regions(
             break;
         }
     }
+    *done = (*done).max(i);
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -394,7 +418,7 @@ mod tests {
 
     fn regions(encoding: Encoding, hay: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        decode_window(encoding, hay.as_bytes(), 0..hay.len(), 8, &mut out);
+        decode_window(encoding, hay.as_bytes(), 0..hay.len(), 8, &mut 0, &mut out);
         out.into_iter()
             .map(|d| {
                 (
@@ -500,7 +524,7 @@ mod tests {
             let _ = base64_decode(s.as_bytes());
             for e in Encoding::ALL {
                 let mut out = Vec::new();
-                decode_window(e, s.as_bytes(), 0..s.len(), 1, &mut out);
+                decode_window(e, s.as_bytes(), 0..s.len(), 1, &mut 0, &mut out);
             }
         }
     }

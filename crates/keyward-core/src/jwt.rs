@@ -87,7 +87,8 @@ pub fn decode_jwt(token: &str, now: i64) -> Option<JwtInfo> {
     }
     match exp {
         None => warnings.push("no expiry"),
-        Some(e) if e - iat.unwrap_or(now).min(now) > YEAR => {
+        // Saturating: `exp` and `iat` come from the token and may be anywhere in i64.
+        Some(e) if e.saturating_sub(iat.unwrap_or(now).min(now)) > YEAR => {
             warnings.push("valid for more than a year")
         }
         _ => {}

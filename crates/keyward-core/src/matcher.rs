@@ -160,8 +160,10 @@ impl Matcher {
                 let trigger = &triggers[t as usize - rules];
                 let min = trigger.min_length.unwrap_or(12);
                 scratch.regions.clear();
+                let mut done = 0;
                 for w in &scratch.windows[t as usize] {
-                    decode_window(trigger.encoding, hay, w.clone(), min, &mut scratch.regions);
+                    let (encoding, regions) = (trigger.encoding, &mut scratch.regions);
+                    decode_window(encoding, hay, w.clone(), min, &mut done, regions);
                 }
                 scratch
                     .regions
