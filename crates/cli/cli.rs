@@ -24,12 +24,21 @@ pub enum Command {
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Revoke one leaked token at its OAuth 2.0 revocation endpoint (RFC 7009).
+    Revoke(crate::revoke::RevokeArgs),
     /// Record the current findings as accepted, or drop entries that match nothing any more.
     #[command(subcommand)]
     Baseline(BaselineCommand),
     /// Check a config file and print the settings it gives.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run as a git hook: pre-push, pre-commit, or the server's pre-receive.
+    #[command(subcommand)]
+    Hook(crate::hook::HookCommand),
+    /// Install keyward's git hooks in this repository (pre-push by default).
+    Install(crate::install::InstallArgs),
+    /// Remove the git hooks that keyward installed.
+    Uninstall(crate::install::UninstallArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -49,6 +58,13 @@ pub struct RuleArgs {
     /// Drop the built-in rules (keep only those given with --rules).
     #[arg(long)]
     pub no_builtin: bool,
+    /// Also report OAuth practices to fix (implicit grant, tokens in localStorage, a client
+    /// secret sent from client code, wildcard or admin scopes).
+    #[arg(long)]
+    pub hygiene: bool,
+    /// Do not look inside base64, percent-encoding, string escapes or XML entities.
+    #[arg(long)]
+    pub no_decode: bool,
 }
 
 /// How findings are written.

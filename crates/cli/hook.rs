@@ -263,12 +263,16 @@ fn stdin_lines() -> Result<Vec<String>> {
     std::io::stdin()
         .read_to_string(&mut text)
         .context("reading the ref lines git writes on standard input")?;
-    Ok(text
-        .lines()
+    Ok(ref_lines(&text))
+}
+
+/// The non-empty lines of what git wrote, trimmed.
+pub(crate) fn ref_lines(text: &str) -> Vec<String> {
+    text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(String::from)
-        .collect())
+        .collect()
 }
 
 /// `git push`: `<local ref> <local sha> <remote ref> <remote sha>` lines, or the pre-commit
@@ -291,7 +295,10 @@ fn pre_push(args: &PrePushArgs, settings: &Settings) -> Result<Checked> {
 /// The commits each pushed ref sends: its new commit (annotated tags peeled) as a tip, and
 /// the commit the remote has there, when this repository has it, as hidden. Deletions send
 /// nothing.
-fn push_lines(repo: &Repository, lines: &[String]) -> Result<(Vec<CommitId>, Vec<CommitId>)> {
+pub(crate) fn push_lines(
+    repo: &Repository,
+    lines: &[String],
+) -> Result<(Vec<CommitId>, Vec<CommitId>)> {
     let mut tips = Vec::new();
     let mut hidden = Vec::new();
     for line in lines {
@@ -410,7 +417,7 @@ fn open_quarantined() -> Result<Repository> {
 
 /// Splits `GIT_ALTERNATE_OBJECT_DIRECTORIES`: colon-separated; an entry that starts with a
 /// double quote is C-quoted (so it may hold a colon).
-fn split_alternates(value: &str) -> Vec<PathBuf> {
+pub(crate) fn split_alternates(value: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut rest = value;
     while !rest.is_empty() {

@@ -8,10 +8,17 @@ mod baseline;
 mod cli;
 mod completions;
 mod config;
+mod context;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod history;
+mod hook;
+mod install;
 mod pipeline;
 mod policy;
 mod report;
+mod revoke;
 mod rules_cmd;
 mod sanitize;
 mod scan;
@@ -141,10 +148,14 @@ fn run(cli: Cli, explicit: Explicit) -> Result<Outcome> {
             history::run(args, &settings)
         }
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Revoke(args) => revoke::run(args),
         Command::Baseline(cmd) => baseline::run(cmd),
         Command::Config(cmd) => config::run(cmd),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man => completions::man(),
+        Command::Hook(cmd) => hook::run(cmd),
+        Command::Install(args) => install::install(args),
+        Command::Uninstall(args) => install::uninstall(args),
     }
 }
 
@@ -158,6 +169,12 @@ pub fn load_rules(args: &RuleArgs) -> Result<RuleSet> {
         for source in RuleSet::read_sources(dir)? {
             set.extend_from_source(&source)?;
         }
+    }
+    if !args.hygiene {
+        set.without_hygiene();
+    }
+    if args.no_decode {
+        set.disable_decoders();
     }
     Ok(set)
 }

@@ -24,6 +24,8 @@ mod error;
 mod exposure;
 mod filter;
 mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 mod glob;
 mod jwt;
 mod kwdfa;

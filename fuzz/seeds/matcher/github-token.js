@@ -1,0 +1,1 @@
+const token = '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'; // keyward:allow reason="fixture"
