@@ -5,11 +5,11 @@
 //! no panic, a clear message, the right exit code, and a secret planted elsewhere still
 //! found.
 //!
-//! Covered elsewhere: a loose object that is not zlib data and a pack entry with flipped
-//! bytes (`tests/history.rs`, also a missing blob in a pushed commit in `tests/hook.rs`),
-//! shallow clones, LFS pointers, gitlinks and non-UTF-8 paths in history
-//! (`tests/history.rs`), binary, oversized and unreadable files and symlink loops in `scan`
-//! (`tests/scan.rs`).
+//! Covered elsewhere: a loose object that is not zlib data, a pack entry with flipped
+//! bytes, a shallow clone (a push from one is here), LFS pointers, gitlinks and non-UTF-8
+//! paths in history (`tests/history.rs`); a missing blob in a pushed commit and a first push
+//! of 2,100 commits (`tests/hook.rs`); binary, oversized and unreadable files and symlink
+//! loops in `scan` (`tests/scan.rs`).
 
 mod support;
 
@@ -851,4 +851,37 @@ fn an_unborn_head_beside_other_branches_still_scans_them() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("new.env"), "{}", out.stderr);
     assert!(!out.stderr.contains("old.env"), "{}", out.stderr);
+}
+
+#[test]
+fn a_push_from_a_shallow_clone_checks_only_its_new_commits() {
+    let origin = Repo::new();
+    origin.write("old.env", &format!("TOKEN={T1}\n"));
+    origin.commit("old secret");
+    origin.write("n.txt", "1\n");
+    origin.commit("more");
+    let dir = TempDir::new().expect("temp dir");
+    let url = format!("file://{}", origin.path().display());
+    git(dir.path(), &["clone", "-q", "--depth", "1", &url, "clone"]);
+    let clone = dir.path().join("clone");
+    let base = git(&clone, &["rev-parse", "HEAD"]);
+    write(&clone, "new.env", format!("TOKEN={T2}\n"));
+    git(&clone, &["add", "-A"]);
+    git(&clone, &["commit", "-q", "-m", "new secret"]);
+    let tip = git(&clone, &["rev-parse", "HEAD"]);
+
+    let out = pre_push(&clone, &tip, Some(&base));
+    assert_sane(&out);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("new.env:1:7"), "{}", out.stderr);
+    assert!(!out.stderr.contains("old.env"), "{}", out.stderr);
+
+    git(&clone, &["reset", "-q", "--hard", &base]);
+    write(&clone, "fine.txt", "fine\n");
+    git(&clone, &["add", "-A"]);
+    git(&clone, &["commit", "-q", "-m", "clean"]);
+    let tip = git(&clone, &["rev-parse", "HEAD"]);
+    let out = pre_push(&clone, &tip, Some(&base));
+    assert_sane(&out);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }
