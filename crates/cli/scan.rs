@@ -229,10 +229,14 @@ impl<'a> Worker<'a> {
         }
         let rel = display_path(self.root, entry.path());
         if ft.is_symlink() {
-            // Not followed (or a dangling link when following): nothing to read.
-            if self.opts.follow {
-                let _ = self.tx.send(Msg::Skipped(rel, "broken_symlink"));
-            }
+            // Not followed unless asked (it may point out of the tree); when following, only
+            // a dangling link is still a link here.
+            let why = if self.opts.follow {
+                "broken_symlink"
+            } else {
+                "symlink"
+            };
+            let _ = self.tx.send(Msg::Skipped(rel, why));
             return;
         }
         if !ft.is_file() {

@@ -63,6 +63,10 @@ type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 const BRUTE_MAX_INPUT: usize = 4 << 10;
 /// …and while the process has scanned no more than this.
 const BRUTE_MAX_TOTAL: u64 = 64 << 10;
+/// What one input counts towards [`BRUTE_MAX_TOTAL`] at least: a keyword-by-keyword search
+/// sets up a finder per keyword whatever the input's size, so a hundred thousand tiny files
+/// must not each pay that (at most 64 inputs are searched this way).
+const BRUTE_MIN_COST: u64 = 1 << 10;
 
 /// One rule to run around a keyword hit, and how far around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +169,8 @@ impl Prefilter {
         lanes: &mut LaneHits,
         f: impl FnMut(&[Trigger], usize, usize),
     ) {
-        let total = self.scanned.fetch_add(hay.len() as u64, Ordering::Relaxed) + hay.len() as u64;
+        let cost = (hay.len() as u64).max(BRUTE_MIN_COST);
+        let total = self.scanned.fetch_add(cost, Ordering::Relaxed) + cost;
         if self.automaton.get().is_none()
             && hay.len() <= BRUTE_MAX_INPUT
             && total <= BRUTE_MAX_TOTAL
@@ -423,5 +428,28 @@ mod tests {
         p.for_each_hit(big.as_bytes(), &mut LaneHits::default(), |_, _, _| n += 1);
         assert!(p.automaton.get().is_some());
         assert_eq!((small, n), (1, BRUTE_MAX_INPUT));
+    }
+
+    #[test]
+    fn many_tiny_inputs_switch_to_the_automaton() {
+        let set = rules(&[("a", &["needle"])]);
+        let p = Prefilter::new(set.rules(), &[])
+            .expect("build")
+            .expect("keywords");
+        let calls = BRUTE_MAX_TOTAL / BRUTE_MIN_COST;
+        for _ in 0..calls {
+            p.for_each_hit(b"x", &mut LaneHits::default(), |_, _, _| {});
+        }
+        assert!(
+            p.automaton.get().is_none(),
+            "the first inputs build nothing"
+        );
+        let mut n = 0;
+        p.for_each_hit(b"a needle", &mut LaneHits::default(), |_, _, _| n += 1);
+        assert!(
+            p.automaton.get().is_some(),
+            "after {calls} inputs, the automaton"
+        );
+        assert_eq!(n, 1);
     }
 }

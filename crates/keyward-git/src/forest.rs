@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use crate::id::{BlobId, CommitId, TreeId};
 use crate::objects::Visit;
 use crate::parse::{self, EntryKind};
+use crate::stats::{Unreadable, short_path};
 
 /// Hashes object ids by their first 8 bytes (they are already uniformly random), and short
 /// byte strings with FNV-1a.
@@ -56,6 +57,22 @@ pub(crate) type OnBlob<'a> = dyn FnMut(&[u32], u32, Option<u32>) + 'a;
 const BLOB: u64 = 1 << 63;
 /// No tree: a tree that was never rebuilt (it could not be read).
 const NOWHERE: u32 = u32::MAX;
+/// Trees nested deeper than this are not descended into (git's own `core.maxTreeDepth`
+/// defaults to 2048; real trees nest a few dozen levels). Bounds the recursion.
+pub(crate) const MAX_DEPTH: usize = 1024;
+/// At most this many damaged trees are recorded.
+const MAX_DAMAGE: usize = 1000;
+
+/// A tree a diff could not descend into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Damage {
+    /// The tree is its own ancestor.
+    Cycle(TreeId),
+    /// The tree sits deeper than [`MAX_DEPTH`].
+    TooDeep(TreeId),
+    /// No tree with this id prefix is in the database.
+    Missing(u64),
+}
 
 /// One kept tree entry: name number, then target, split so that it packs into 12 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -202,6 +219,8 @@ pub(crate) struct Forest {
     blobs: Vec<BlobId>,
     /// Distinct submodule commits named by any tree.
     pub gitlinks: u64,
+    /// Trees the diffs could not descend into, and a path where each was met.
+    damage: Mutex<Vec<(Damage, Vec<u8>)>>,
 }
 
 impl Forest {
@@ -254,6 +273,7 @@ impl Forest {
             names,
             blobs,
             gitlinks: gitlinks.len() as u64,
+            damage: Mutex::default(),
         }
     }
 
@@ -278,11 +298,32 @@ impl Forest {
 
     /// Calls `f(path, blob, old)` for every blob of interest of `new` that `old` does not
     /// have at the same path (`old`: `old`'s blob of interest there, if any). Equal subtrees
-    /// are skipped.
+    /// are skipped. A subtree that is one of its own ancestors (a damaged object database
+    /// can hold a tree that lists itself), nesting deeper than [`MAX_DEPTH`], and a subtree
+    /// that the database lacks are not descended into; each is recorded in [`Forest::damage`].
     pub(crate) fn diff(&self, old: Option<u32>, new: u32, path: &mut Vec<u32>, f: &mut OnBlob<'_>) {
+        let mut ancestors = Vec::new();
+        self.diff_in(old, new, path, &mut ancestors, f);
+    }
+
+    fn diff_in(
+        &self,
+        old: Option<u32>,
+        new: u32,
+        path: &mut Vec<u32>,
+        ancestors: &mut Vec<u32>,
+        f: &mut OnBlob<'_>,
+    ) {
         if old == Some(new) {
             return;
         }
+        if ancestors.contains(&new) {
+            return self.damaged(Damage::Cycle(self.id_of(new)), path);
+        }
+        if ancestors.len() >= MAX_DEPTH {
+            return self.damaged(Damage::TooDeep(self.id_of(new)), path);
+        }
+        ancestors.push(new);
         let a = old.map_or(&[][..], |t| self.entries(t));
         let b = self.entries(new);
         let mut i = 0;
@@ -297,18 +338,68 @@ impl Forest {
             path.push(e.name);
             match (e.blob(), e.subtree()) {
                 (Some(blob), _) => f(path, blob, before.and_then(Entry::blob)),
-                (None, Some(sub)) => {
-                    if let Some(&tree) = self.by_prefix.get(&sub) {
+                (None, Some(sub)) => match self.by_prefix.get(&sub) {
+                    Some(&tree) => {
                         let old_tree = before
                             .and_then(Entry::subtree)
                             .and_then(|p| self.by_prefix.get(&p).copied());
-                        self.diff(old_tree, tree, path, f);
+                        self.diff_in(old_tree, tree, path, ancestors, f);
                     }
-                }
+                    None => self.damaged(Damage::Missing(sub), path),
+                },
                 (None, None) => {}
             }
             path.pop();
         }
+        ancestors.pop();
+    }
+
+    fn damaged(&self, what: Damage, path: &[u32]) {
+        if let Ok(mut damage) = self.damage.lock()
+            && damage.len() < MAX_DAMAGE
+            && !damage.iter().any(|(d, _)| *d == what)
+        {
+            damage.push((what, self.path_bytes(path)));
+        }
+    }
+
+    /// The id of tree number `tree`.
+    fn id_of(&self, tree: u32) -> TreeId {
+        self.index
+            .iter()
+            .find(|&(_, &n)| n == tree)
+            .map_or(TreeId::from_bytes([0; 20]), |(id, _)| *id)
+    }
+
+    /// What the diffs so far could not descend into, each once, with a path where it was met.
+    pub(crate) fn damage(&self) -> Vec<Unreadable> {
+        let damage = self.damage.lock().map(|d| d.clone()).unwrap_or_default();
+        damage
+            .into_iter()
+            .map(|(what, path)| {
+                let path = short_path(&path);
+                match what {
+                    Damage::Cycle(id) => Unreadable {
+                        id: id.to_hex(),
+                        reason: format!("tree contains itself (at {path}); not descended into"),
+                    },
+                    Damage::TooDeep(id) => Unreadable {
+                        id: id.to_hex(),
+                        reason: format!(
+                            "trees nested more than {MAX_DEPTH} deep (at {path}); not descended into"
+                        ),
+                    },
+                    Damage::Missing(prefix) => Unreadable {
+                        // The forest keeps 63 bits of a subtree's id: its first 7 bytes exactly.
+                        id: prefix.to_le_bytes()[..7]
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect(),
+                        reason: format!("tree not found (the subtree at {path})"),
+                    },
+                }
+            })
+            .collect()
     }
 
     /// The blob of interest at `path` in `root`, if any.

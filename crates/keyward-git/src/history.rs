@@ -16,7 +16,11 @@ use crate::provenance::{
     BlobFinding, add_unreachable, finish, holders, introductions_from, occurrences,
 };
 use crate::repo::Repository;
-use crate::stats::ScanStats;
+use crate::stats::{ScanStats, Unreadable};
+
+/// Stack of each worker thread: tree diffs recurse once per level, up to
+/// [`crate::forest::MAX_DEPTH`] levels, and need room for that in unoptimised builds too.
+const WORKER_STACK: usize = 16 << 20;
 
 /// Which part of history to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +158,7 @@ pub fn scan(
 ) -> Result<HistoryReport, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
+        .stack_size(WORKER_STACK)
         .build()
         .map_err(|e| Error::Repository {
             path: repo.git_dir().to_path_buf(),
@@ -299,6 +304,7 @@ pub(crate) fn scan_all(
         stats.merge(&st);
     }
     drop(db);
+    let blobs_empty = blobs.is_empty();
     let forest = builder.into_forest(blobs);
     stats.gitlinks = forest.gitlinks;
     stats.time("trees", clock);
@@ -345,6 +351,19 @@ pub(crate) fn scan_all(
     for s in &mut secrets {
         let blobs = holders(&found, s.rule, &s.secret);
         s.in_head = blobs.iter().any(|b| head_blobs.contains(b));
+    }
+    if !blobs_empty {
+        // Damage only the walk of trees meets: every blob was matched already, so it costs
+        // provenance, not content. (Without findings no tree is walked.)
+        for node in &graph.nodes {
+            if forest.tree(node.tree).is_none() {
+                stats.unreadable.push(Unreadable {
+                    id: node.tree.to_hex(),
+                    reason: format!("tree not found (the tree of commit {})", node.meta.id),
+                });
+            }
+        }
+        stats.unreadable.extend(forest.damage());
     }
     let secrets = finish(secrets);
     Ok(HistoryReport { secrets, stats })

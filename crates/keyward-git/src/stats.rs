@@ -66,3 +66,15 @@ impl ScanStats {
         self.notes.extend(other.notes.iter().cloned());
     }
 }
+
+/// A path for a message: lossy UTF-8, and only its last 120 characters when longer (a path
+/// through a thousand nested trees is no use to print whole).
+pub(crate) fn short_path(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let count = text.chars().count();
+    if count <= 120 {
+        return text.into_owned();
+    }
+    let tail: String = text.chars().skip(count - 120).collect();
+    format!("…{tail}")
+}

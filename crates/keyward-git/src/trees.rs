@@ -1,8 +1,9 @@
 //! Tree diffs and path lookups over the object database, skipping equal subtrees by id.
 
+use crate::forest::MAX_DEPTH;
 use crate::id::{BlobId, TreeId};
 use crate::parse::{self, Entry, EntryKind};
-use crate::stats::Unreadable;
+use crate::stats::{Unreadable, short_path};
 
 /// A change of one path between an old and a new tree, blobs only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,10 @@ pub(crate) enum Change {
 /// Reads trees through a thread-local object database handle.
 pub(crate) struct Trees<'r> {
     repo: &'r gix::Repository,
+    /// The trees the current diff is inside (the new side's, or the old one's where only it
+    /// exists), outermost first: a tree met again is a cycle (a damaged object database), and
+    /// is not descended into; nor is anything deeper than [`MAX_DEPTH`].
+    ancestors: Vec<TreeId>,
     /// Submodule entries met in changed trees.
     pub gitlinks: u64,
     /// Trees that could not be read.
@@ -26,6 +31,7 @@ impl<'r> Trees<'r> {
     pub(crate) fn new(repo: &'r gix::Repository) -> Self {
         Trees {
             repo,
+            ancestors: Vec::new(),
             gitlinks: 0,
             unreadable: Vec::new(),
         }
@@ -66,6 +72,39 @@ impl<'r> Trees<'r> {
         if old == new {
             return;
         }
+        // Every level is on the stack, so the depth cap bounds the recursion whichever
+        // side a cycle is on; the side that is descended into is the one checked for one.
+        if let Some(id) = new.or(old) {
+            let why = if self.ancestors.contains(&id) {
+                Some("tree contains itself")
+            } else if self.ancestors.len() >= MAX_DEPTH {
+                Some("trees nested too deep")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.unreadable.push(Unreadable {
+                    id: id.to_hex(),
+                    reason: format!("{why} (at {}); not descended into", short_path(path)),
+                });
+                return;
+            }
+            self.ancestors.push(id);
+        }
+        self.diff_entries(old, new, deletions, path, f);
+        if new.or(old).is_some() {
+            self.ancestors.pop();
+        }
+    }
+
+    fn diff_entries(
+        &mut self,
+        old: Option<TreeId>,
+        new: Option<TreeId>,
+        deletions: bool,
+        path: &mut Vec<u8>,
+        f: &mut dyn FnMut(&[u8], Change),
+    ) {
         let old_data = match old {
             Some(id) => match self.load(id) {
                 Some(d) => d,
