@@ -3,6 +3,9 @@
 //! The binary turns clap's view of the command line into plain options once, runs the
 //! command, and maps the outcome onto three exit codes: 0 clean, 1 findings, 2 error.
 
+// The fuzz targets in `fuzz/` build this file as a library that only uses `fuzzing`.
+#![cfg_attr(fuzzing, allow(dead_code))]
+
 mod annotate;
 mod baseline;
 mod cli;
