@@ -56,7 +56,7 @@ rows=()
 for repo in "$@"; do
   read -r blobs bytes < <(git -C "$repo" cat-file --batch-all-objects \
     --batch-check='%(objecttype) %(objectsize)' |
-    awk '$1 == "blob" { n++; s += $2 } END { printf "%d %d\n", n, s }')
+    awk '$1 == "blob" { n++; s += $2 } END { printf "%d %.0f\n", n, s }')
   commits="$(git -C "$repo" rev-list --all --count)"
   report="$work/report.json"
   read -r peak wall < <(measure "$repo" "$report")
