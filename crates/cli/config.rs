@@ -180,7 +180,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
         globset::Glob::new(glob).map_err(|e| err(glob, format!("bad path glob {glob:?}: {e}")))?;
     }
     for re in &spec.allowlist.secrets {
-        regex::Regex::new(re).map_err(|e| err(re, format!("bad secret regex {re:?}: {e}")))?;
+        // The pattern may be a secret itself: the message points at the line instead of
+        // repeating it (the regex error quotes the pattern, so only its last line is kept).
+        regex::Regex::new(re).map_err(|e| {
+            let why = e.to_string();
+            let why = why.lines().last().unwrap_or_default().trim();
+            err(re, format!("bad secret regex: {why}"))
+        })?;
     }
     let mut exposure_globs = Vec::new();
     for e in &spec.exposure {

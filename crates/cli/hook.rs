@@ -440,7 +440,10 @@ pub(crate) fn split_alternates(value: &str) -> Vec<PathBuf> {
                     c => path.push(c),
                 }
             }
-            out.push(PathBuf::from(path));
+            // `""`, or a lone `"`, names no directory (found by fuzzing).
+            if !path.is_empty() {
+                out.push(PathBuf::from(path));
+            }
             rest = quoted[end..].trim_start_matches(':');
         } else {
             let (entry, tail) = rest.split_once(':').unwrap_or((rest, ""));
@@ -587,6 +590,8 @@ mod tests {
         );
         assert_eq!(split_alternates("\"/x\\\"y\""), p(&["/x\"y"]));
         assert_eq!(split_alternates(""), p(&[]));
+        assert_eq!(split_alternates("\""), p(&[]));
+        assert_eq!(split_alternates("\"\":/a"), p(&["/a"]));
     }
 
     #[test]

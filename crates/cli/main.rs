@@ -3,6 +3,9 @@
 //! The binary turns clap's view of the command line into plain options once, runs the
 //! command, and maps the outcome onto three exit codes: 0 clean, 1 findings, 2 error.
 
+// The fuzz targets in `fuzz/` build this file as a library that only uses `fuzzing`.
+#![cfg_attr(fuzzing, allow(dead_code))]
+
 mod annotate;
 mod baseline;
 mod cli;
@@ -256,6 +259,15 @@ fn create_report_file(path: &Path) -> Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(path)
-        .with_context(|| format!("cannot create {}", path.display()))
+    let file = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    // `mode` applies only to a new file: narrow one that was already there too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
+    }
+    Ok(file)
 }

@@ -135,6 +135,31 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_a_secret_or_a_finding_never_shows_the_secret() {
+        let value = "xoxb-263594206564-2343594206574-FGqddMF8t08v8N7Oq4i57vs1";
+        let secret = Secret::new(value.as_bytes());
+        let finding = Finding {
+            rule: 3,
+            secret: secret.clone(),
+            span: 10..10 + value.len(),
+            match_span: 4..10 + value.len(),
+            line: 2,
+            column: 7,
+            encoding: Some(crate::Encoding::Base64),
+        };
+        let shown = format!(
+            "{secret:?} {secret:#?} {secret} {finding:?} {finding:#?} {:?}",
+            [Some(finding.clone())]
+        );
+        // No piece of it longer than the four characters redaction keeps.
+        for i in 0..value.len() - 5 {
+            let piece = &value[i..i + 5];
+            assert!(!shown.contains(piece), "{piece:?} in {shown}");
+        }
+        assert!(shown.contains("Secret(xoxb…)"), "{shown}");
+    }
+
+    #[test]
     fn fingerprint_ignores_line_but_not_path_or_secret() {
         let s = Secret::new(b"token-1");
         let a = Fingerprint::new("r", &s, "a.txt");

@@ -258,6 +258,11 @@ proptest! {
     fn fuzz_jwt(text in jwt_text()) {
         fuzzing::jwt(text.as_bytes());
     }
+
+    #[test]
+    fn fuzz_jwt_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        fuzzing::jwt(&bytes);
+    }
 }
 
 #[test]
