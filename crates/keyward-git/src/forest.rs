@@ -14,8 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
+use crate::delta::Outcome;
 use crate::id::{BlobId, CommitId, TreeId};
-use crate::objects::Visit;
+use crate::objects::{Base, Visit};
 use crate::parse::{self, EntryKind};
 
 /// Hashes object ids by their first 8 bytes (they are already uniformly random), and short
@@ -145,7 +146,9 @@ impl Visit for ForestBuilder<'_> {
         Chunk::default()
     }
 
-    fn blob(&self, _: &mut Chunk, _: BlobId, _: &[u8]) {}
+    fn blob(&self, _: &mut Chunk, _: BlobId, _: &[u8], _: Base<'_>) -> Outcome {
+        Outcome::default()
+    }
 
     fn commit(&self, _: &mut Chunk, _: CommitId, _: &[u8]) {}
 
