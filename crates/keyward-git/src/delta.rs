@@ -494,6 +494,7 @@ pub(crate) fn line_column(data: &[u8], at: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
 
