@@ -382,6 +382,7 @@ fn a_shallow_clone_is_scanned_and_said_to_be_shallow() {
     let tip = git_in(&clone, &["rev-parse", "HEAD"], &[]);
 
     let run = history(&clone, &[]);
+    both_modes_agree(&clone);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("shallow"), "{}", run.stderr);
     assert_eq!(run.json["stats"]["history"]["shallow"], true);
@@ -517,6 +518,7 @@ fn loose_and_packed_objects_are_both_scanned_once() {
     let last = repo.commit("loose only");
 
     let run = history(repo.path(), &[]);
+    both_modes_agree(repo.path());
     assert_eq!(run.finding(T1)["commit"], first.as_str());
     assert_eq!(
         occurrences(run.finding(T1)).len(),
@@ -746,6 +748,178 @@ fn objects_borrowed_from_an_alternate_are_scanned() {
     let local = git_in(&clone, &["rev-parse", "HEAD"], &[]);
 
     let run = history(&clone, &[]);
+    both_modes_agree(&clone);
     assert_eq!(run.finding(T1)["commit"], first.as_str());
     assert_eq!(run.finding(T2)["commit"], local.as_str());
+}
+
+/// Every (rule, secret, commit, path) a run reports, unreachable blobs included.
+fn sightings(run: &Run) -> std::collections::BTreeSet<(String, String, String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for f in run.findings() {
+        let rule = f["rule"].as_str().unwrap_or("").to_string();
+        let secret = f["secret"].as_str().unwrap_or("").to_string();
+        for (commit, path) in occurrences(f) {
+            out.insert((rule.clone(), secret.clone(), commit, path));
+        }
+        if f["unreachable"] == true {
+            let blob = f["blob"].as_str().unwrap_or("").to_string();
+            out.insert((rule.clone(), secret.clone(), String::new(), blob));
+        }
+    }
+    out
+}
+
+/// Runs both blob passes and asserts they report the same sightings; returns the
+/// pack-aware run.
+fn both_modes_agree(repo: &Path) -> Run {
+    let whole = history(repo, &["--exhaustive"]);
+    let aware = history(repo, &["--pack-aware", "-v"]);
+    assert_eq!(whole.code, aware.code, "{}", aware.stderr);
+    assert!(!whole.findings().is_empty(), "{}", whole.stderr);
+    assert_eq!(sightings(&whole), sightings(&aware), "{}", aware.stderr);
+    aware
+}
+
+/// Deterministic base64 text, `lines` lines of 64 characters.
+fn key_body(seed: u64, lines: usize) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x = seed;
+    let mut out = String::new();
+    for _ in 0..lines {
+        for _ in 0..64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            out.push(B64[(x >> 58) as usize] as char);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A history made for deltas: a long file edited many times, where secrets arrive in
+/// inserted lines, survive in copied ones, appear when a prefix is deleted in front of a
+/// token, and a private key block is edited in its middle.
+fn delta_history(repo: &Repo) -> Vec<(String, String)> {
+    let filler = |from: usize, to: usize| -> String {
+        (from..to)
+            .map(|i| format!("setting_{i:04} = \"value number {i} of the configuration\"\n"))
+            .collect()
+    };
+    let pem = |seed: u64| {
+        format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{}-----END RSA PRIVATE KEY-----\n",
+            key_body(seed, 24)
+        )
+    };
+    let mut commits = Vec::new();
+    let mut note = |what: &str, id: String| commits.push((what.to_string(), id));
+    let (head, tail) = (filler(0, 300), filler(300, 600));
+    repo.write("conf/app.cfg", &format!("{head}{tail}"));
+    repo.write(
+        "keys/deploy.pem",
+        &format!("# deploy key\n{}", filler(0, 40)),
+    );
+    note("base", repo.commit("base"));
+    repo.write("conf/app.cfg", &format!("{head}token = \"{T1}\"\n{tail}"));
+    note("t1", repo.commit("add T1"));
+    for i in 0..6 {
+        repo.write(
+            "conf/app.cfg",
+            &format!("{head}token = \"{T1}\"\n{tail}{}", filler(600, 610 + i)),
+        );
+        repo.commit("grow");
+    }
+    // The token was there all along behind a prefix that disables the rule's match.
+    repo.write(
+        "conf/app.cfg",
+        &format!("{head}token = \"{T1}\"\nother = \"TODO_{T2}\"\n{tail}"),
+    );
+    repo.commit("disabled T2");
+    repo.write(
+        "conf/app.cfg",
+        &format!("{head}token = \"{T1}\"\nother = \"{T2}\"\n{tail}"),
+    );
+    note("t2", repo.commit("enable T2"));
+    repo.write(
+        "keys/deploy.pem",
+        &format!("# deploy key\n{}{}", pem(7), filler(0, 40)),
+    );
+    note("pem", repo.commit("add key"));
+    // The same key block with one line changed in its middle: a new key.
+    let edited = pem(7).replacen(&key_body(7, 24)[640..704], &key_body(99, 1)[..64], 1);
+    repo.write(
+        "keys/deploy.pem",
+        &format!("# deploy key\n{edited}{}", filler(0, 40)),
+    );
+    note("pem2", repo.commit("rotate part of the key"));
+    repo.write("conf/app.cfg", &format!("{head}{tail}T3 = {T3}\n"));
+    note("t3", repo.commit("remove T1 and T2, add T3"));
+    for i in 0..4 {
+        repo.write(
+            "conf/app.cfg",
+            &format!("{}{tail}T3 = {T3}\n", filler(i, 300)),
+        );
+        repo.commit("shrink");
+    }
+    commits
+}
+
+#[test]
+fn pack_aware_and_exhaustive_agree_on_a_repacked_history() {
+    let repo = Repo::new();
+    let commits = delta_history(&repo);
+    repo.git(&["repack", "-q", "-adf"]);
+    let run = both_modes_agree(repo.path());
+    let at = |what: &str| {
+        commits
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, c)| c.clone())
+    };
+    assert_eq!(run.finding(T1)["commit"], at("t1").expect("t1").as_str());
+    assert_eq!(run.finding(T2)["commit"], at("t2").expect("t2").as_str());
+    assert_eq!(run.finding(T3)["commit"], at("t3").expect("t3").as_str());
+    let keys: Vec<&Value> = run
+        .findings()
+        .iter()
+        .filter(|f| f["rule"] == "pem-rsa-private-key")
+        .collect();
+    assert_eq!(keys.len(), 2, "{:#}", run.json);
+    let windowed: u64 = run
+        .stderr
+        .split("keyward: ")
+        .find(|l| l.contains("matched only around their delta's changes"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(windowed > 0, "some deltas were windowed: {}", run.stderr);
+}
+
+#[test]
+fn pack_aware_handles_ref_deltas_several_packs_loose_objects_and_a_multi_pack_index() {
+    let repo = Repo::new();
+    delta_history(&repo);
+    // Ref deltas instead of offset deltas.
+    repo.git(&[
+        "-c",
+        "repack.useDeltaBaseOffset=false",
+        "repack",
+        "-q",
+        "-adf",
+    ]);
+    both_modes_agree(repo.path());
+    // A second pack, loose objects on top, and a multi-pack index over the packs.
+    repo.write("conf/extra.cfg", &format!("key = \"{T4}\"\n"));
+    repo.commit("extra");
+    repo.git(&["repack", "-q", "-d"]);
+    repo.write("conf/extra.cfg", &format!("key = \"{T4}\"\nmore = 1\n"));
+    repo.commit("loose");
+    repo.git(&["multi-pack-index", "write"]);
+    let run = both_modes_agree(repo.path());
+    assert!(run.has(T4));
+    let stats = &run.json["stats"]["history"];
+    assert!(stats["packs"].as_u64() >= Some(2), "{stats:#}");
+    assert!(stats["loose_objects"].as_u64() >= Some(1), "{stats:#}");
 }

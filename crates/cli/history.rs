@@ -43,6 +43,13 @@ pub struct HistoryArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+    /// Match a blob that a pack stores as a delta only around what the delta changes, and
+    /// carry its base's findings over (experimental: same findings, not yet faster).
+    #[arg(long, conflicts_with = "exhaustive")]
+    pub pack_aware: bool,
+    /// Match every blob whole (the default, and the reference for --pack-aware).
+    #[arg(long)]
+    pub exhaustive: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
     #[command(flatten)]
@@ -76,6 +83,7 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
         selection: selection(&args),
         threads: args.threads.unwrap_or(0),
         max_blob_size: args.max_blob_size,
+        pack_aware: args.pack_aware && !args.exhaustive,
     };
     let o = &args.output;
     let progress = Progress::new();
@@ -148,6 +156,12 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
             );
         }
         if o.verbose {
+            eprintln!(
+                "keyward: {} of {} blobs matched only around their delta's changes ({:.1} MB of windows)",
+                st.blobs_windowed,
+                st.blobs_scanned,
+                st.bytes_windowed as f64 / 1e6
+            );
             let phases: Vec<String> = st
                 .timings
                 .iter()

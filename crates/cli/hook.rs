@@ -477,6 +477,7 @@ fn check_range(
         selection: Selection::Commits { tips, hidden },
         threads: common.threads.unwrap_or(0),
         max_blob_size: max_blob_size(common, settings),
+        pack_aware: false,
     };
     let report = keyward_git::scan(repo, &matcher, &opts, &Progress::new())?;
     unreadable(&report.stats.unreadable)?;

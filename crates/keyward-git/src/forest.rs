@@ -14,8 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
+use crate::delta::Outcome;
 use crate::id::{BlobId, CommitId, TreeId};
-use crate::objects::Visit;
+use crate::objects::{Base, Visit};
 use crate::parse::{self, EntryKind};
 use crate::stats::{Unreadable, short_path};
 
@@ -162,7 +163,9 @@ impl Visit for ForestBuilder<'_> {
         Chunk::default()
     }
 
-    fn blob(&self, _: &mut Chunk, _: BlobId, _: &[u8]) {}
+    fn blob(&self, _: &mut Chunk, _: BlobId, _: &[u8], _: Base<'_>) -> Outcome {
+        Outcome::default()
+    }
 
     fn commit(&self, _: &mut Chunk, _: CommitId, _: &[u8]) {}
 

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 use keyward_core::{Matcher, Scratch, Secret};
 
 use crate::commits::{self, CommitMeta, CommitSource};
+use crate::delta::{self, DeltaMatcher, Outcome};
 use crate::error::Error;
 use crate::forest::{ForestBuilder, IdBuild};
 use crate::id::{BlobId, CommitId};
-use crate::objects::{ObjectDb, PassOptions, Stage, Visit};
+use crate::objects::{Base, ObjectDb, PassOptions, Stage, Visit};
 use crate::parse::{self, RawCommit};
 use crate::progress::{Phase, Progress};
 use crate::provenance::{
@@ -85,6 +86,10 @@ pub struct HistoryOptions {
     pub threads: usize,
     /// Blobs larger than this are skipped (counted in stats).
     pub max_blob_size: u64,
+    /// Match a blob that a pack stores as a delta only around what its delta changes, and
+    /// carry its base's findings over; otherwise (the default, and the reference this mode
+    /// is checked against) every blob is matched whole.
+    pub pack_aware: bool,
 }
 
 impl Default for HistoryOptions {
@@ -93,6 +98,7 @@ impl Default for HistoryOptions {
             selection: Selection::Everything,
             threads: 0,
             max_blob_size: 25 * 1024 * 1024,
+            pack_aware: false,
         }
     }
 }
@@ -187,7 +193,7 @@ pub fn scan(
 /// The matcher as a visitor of the object pass: keeps only blobs with findings, and every
 /// commit's headers.
 struct ScanVisitor<'m> {
-    matcher: &'m Matcher,
+    deltas: DeltaMatcher<'m>,
     found: Mutex<HashMap<BlobId, Vec<BlobFinding>>>,
     commits: Mutex<HashMap<CommitId, RawCommit>>,
 }
@@ -206,10 +212,39 @@ impl Visit for ScanVisitor<'_> {
         ScanState::default()
     }
 
-    fn blob(&self, state: &mut ScanState, id: BlobId, data: &[u8]) {
-        let findings = blob_findings(self.matcher, &mut state.scratch, data);
+    fn blob(&self, state: &mut ScanState, id: BlobId, data: &[u8], base: Base<'_>) -> Outcome {
+        let mut matched = match base {
+            Base::Unknown => self.deltas.whole(data, &mut state.scratch, false),
+            Base::Root => self.deltas.whole(data, &mut state.scratch, true),
+            Base::Delta {
+                ops,
+                base_len,
+                record,
+            } => self
+                .deltas
+                .delta(data, ops, base_len, record, &mut state.scratch),
+        };
+        let mut findings: Vec<BlobFinding> = Vec::new();
+        for h in &matched.hits {
+            if !findings
+                .iter()
+                .any(|o| o.rule == h.rule && o.secret == h.secret)
+            {
+                let (line, column) = delta::line_column(data, h.span.start);
+                findings.push(BlobFinding {
+                    rule: h.rule,
+                    secret: h.secret.clone(),
+                    line,
+                    column,
+                });
+            }
+        }
         if !findings.is_empty() {
             state.found.push((id, findings));
+        }
+        Outcome {
+            record: matched.bounded_record(),
+            windowed: matched.windowed,
         }
     }
 
@@ -261,13 +296,14 @@ pub(crate) fn scan_all(
 ) -> Result<HistoryReport, Error> {
     let everything = tips.is_none();
     let visitor = ScanVisitor {
-        matcher,
+        deltas: DeltaMatcher::new(matcher),
         found: Mutex::default(),
         commits: Mutex::default(),
     };
     let pass = PassOptions {
         threads,
         max_blob_size: opts.max_blob_size,
+        deltas: opts.pack_aware,
     };
     let local = repo.inner.to_thread_local();
     let clock = std::time::Instant::now();
@@ -381,7 +417,9 @@ pub fn rebuild_objects(
     impl Visit for Nothing {
         type State = ();
         fn state(&self) {}
-        fn blob(&self, _: &mut (), _: BlobId, _: &[u8]) {}
+        fn blob(&self, _: &mut (), _: BlobId, _: &[u8], _: Base<'_>) -> Outcome {
+            Outcome::default()
+        }
         fn commit(&self, _: &mut (), _: CommitId, _: &[u8]) {}
         fn finish(&self, _: ()) {}
     }
@@ -395,6 +433,7 @@ pub fn rebuild_objects(
     let pass = PassOptions {
         threads: pool.current_num_threads(),
         max_blob_size: u64::MAX,
+        deltas: false,
     };
     let clock = std::time::Instant::now();
     let db = ObjectDb::open(repo.inner.objects_dir());

@@ -59,6 +59,7 @@
 mod changed;
 mod commits;
 mod date;
+mod delta;
 mod error;
 mod forest;
 mod history;

@@ -13,12 +13,13 @@
 //! named and counted, and the rest are still scanned.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use gix::odb::pack;
 use rayon::prelude::*;
 
+use crate::delta::{self, Op, Outcome, Record};
 use crate::id::{BlobId, CommitId, TreeId};
 use crate::progress::Progress;
 use crate::stats::{ScanStats, Unreadable};
@@ -32,8 +33,9 @@ pub(crate) trait Visit: Sync {
     type State: Send;
     /// A fresh state for a new worker.
     fn state(&self) -> Self::State;
-    /// A blob that passed the size, binary and LFS checks.
-    fn blob(&self, state: &mut Self::State, id: BlobId, data: &[u8]);
+    /// A blob that passed the size, binary and LFS checks. `base` says how it is stored; for
+    /// [`Base::Root`] and [`Base::Delta`] the visitor may return what its own deltas need.
+    fn blob(&self, state: &mut Self::State, id: BlobId, data: &[u8], base: Base<'_>) -> Outcome;
     /// A commit object.
     fn commit(&self, state: &mut Self::State, id: CommitId, data: &[u8]);
     /// A tree object (only in the [`Stage::Trees`] run).
@@ -42,11 +44,28 @@ pub(crate) trait Visit: Sync {
     fn finish(&self, state: Self::State);
 }
 
+/// How a blob handed to [`Visit::blob`] is stored.
+pub(crate) enum Base<'a> {
+    /// Nothing known: match it whole, pass nothing on (loose objects, the exhaustive mode).
+    Unknown,
+    /// A blob whose deltas, if any, will ask for its [`Record`]: match it whole.
+    Root,
+    /// Stored as a delta of a blob whose record is `record`.
+    Delta {
+        ops: &'a [Op],
+        base_len: usize,
+        record: &'a Record,
+    },
+}
+
 /// Options of the pass.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PassOptions {
     pub threads: usize,
     pub max_blob_size: u64,
+    /// Hand blobs stored as deltas over with their delta instructions and their base's
+    /// record (the pack-aware pass); else every blob is [`Base::Unknown`].
+    pub deltas: bool,
 }
 
 /// Why a blob is not matched.
@@ -128,6 +147,9 @@ struct Worker<'s, 'a, V: Visit> {
     shared: &'s Shared<'a, V>,
     state: Option<V::State>,
     stats: ScanStats,
+    inflate: gix::zlib::Inflate,
+    delta: Vec<u8>,
+    ops: Vec<Op>,
 }
 
 impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
@@ -136,20 +158,85 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
             shared,
             state: Some(shared.visit.state()),
             stats: ScanStats::default(),
+            inflate: gix::zlib::Inflate::default(),
+            delta: Vec::new(),
+            ops: Vec::new(),
         }
     }
 
-    fn blob(&mut self, id: BlobId, data: &[u8]) {
+    /// Matches a blob; returns its record for its deltas when `base` is not
+    /// [`Base::Unknown`] and it was matched (not skipped) completely.
+    fn blob(&mut self, id: BlobId, data: &[u8], base: Base<'_>) -> Option<Record> {
         self.stats.blobs += 1;
         if let Some(skip) = classify(data, self.shared.opts.max_blob_size) {
             self.stats.skip(skip.reason());
-            return;
+            return None;
         }
         self.stats.blobs_scanned += 1;
         self.stats.bytes_scanned += data.len() as u64;
         self.shared.progress.add_bytes(data.len() as u64);
-        if let Some(state) = self.state.as_mut() {
-            self.shared.visit.blob(state, id, data);
+        let state = self.state.as_mut()?;
+        let outcome = self.shared.visit.blob(state, id, data, base);
+        if let Some(bytes) = outcome.windowed {
+            self.stats.blobs_windowed += 1;
+            self.stats.bytes_windowed += bytes;
+        }
+        outcome.record
+    }
+
+    /// A blob met in a delta-tree walk at `level`, entry position `i`: matched around its
+    /// delta's events when its base was matched completely, else whole. Its record is kept
+    /// in `records` for its own deltas.
+    fn packed_blob(
+        &mut self,
+        pack: &PackInfo,
+        walk: &DeltaWalk,
+        i: usize,
+        ctx: &pack::cache::delta::traverse::Context<'_>,
+    ) {
+        let id = BlobId::from_gix(pack.pack.index.oid_at_index(i as u32));
+        let data = ctx.decompressed;
+        let base = if ctx.level == 0 {
+            None
+        } else {
+            walk.base_of(pack, ctx.entry.pack_offset())
+                .and_then(|b| walk.records.get(b))
+                .and_then(OnceLock::get)
+        };
+        let record = match base {
+            None => self.blob(id, data, Base::Root),
+            Some(base_record) => {
+                let size = ctx.entry.decompressed_size as usize;
+                self.delta.resize(size, 0);
+                let parsed = pack
+                    .pack
+                    .data
+                    .decompress_entry(ctx.entry, &mut self.inflate, &mut self.delta)
+                    .ok()
+                    .and_then(|_| delta::parse(&self.delta, data.len(), &mut self.ops));
+                match parsed {
+                    Some(base_len) => {
+                        let ops = std::mem::take(&mut self.ops);
+                        let empty = Record::default();
+                        let record = base_record.as_deref().unwrap_or(&empty);
+                        let r = self.blob(
+                            id,
+                            data,
+                            Base::Delta {
+                                ops: &ops,
+                                base_len,
+                                record,
+                            },
+                        );
+                        self.ops = ops;
+                        r
+                    }
+                    None => self.blob(id, data, Base::Root),
+                }
+            }
+        };
+        if let Some(r) = record {
+            let _ = walk.records[i].set((!r.is_empty()).then(|| Box::new(r)));
         }
     }
 
@@ -414,6 +501,37 @@ fn entry_kinds(p: &Pack) -> Vec<u8> {
     kinds
 }
 
+/// What the pack-aware pass keeps during one pack's delta-tree walk.
+struct DeltaWalk {
+    /// (pack offset, entry position) of the walked entries, sorted.
+    by_offset: Vec<(u64, u32)>,
+    /// Per entry position, set once the blob was matched completely: what its deltas need
+    /// (`None`: nothing).
+    records: Vec<OnceLock<Option<Box<Record>>>>,
+}
+
+impl DeltaWalk {
+    /// The entry position of the base of the delta at `offset`.
+    fn base_of(&self, pack: &PackInfo, offset: u64) -> Option<usize> {
+        use pack::data::entry::Header;
+        let entry = pack.pack.data.entry(offset).ok()?;
+        match entry.header {
+            Header::OfsDelta { base_distance } => {
+                let base = entry.checked_base_pack_offset(base_distance)?;
+                let k = self
+                    .by_offset
+                    .binary_search_by_key(&base, |&(o, _)| o)
+                    .ok()?;
+                Some(self.by_offset[k].1 as usize)
+            }
+            Header::RefDelta { base_id } => {
+                pack.pack.index.lookup(base_id.as_ref()).map(|i| i as usize)
+            }
+            _ => None,
+        }
+    }
+}
+
 fn walk_pack<V: Visit>(
     p: &PackInfo,
     stage: Stage,
@@ -480,7 +598,16 @@ fn traverse<V: Visit>(
         gix::hash::Kind::Sha1,
     )
     .map_err(|e| e.to_string())?;
-    drop(by_offset);
+    let deltas = shared.opts.deltas && stage == Stage::Content;
+    let walk = DeltaWalk {
+        records: if deltas {
+            (0..index.num_objects()).map(|_| OnceLock::new()).collect()
+        } else {
+            Vec::new()
+        },
+        by_offset: if deltas { by_offset } else { Vec::new() },
+    };
+    let walk = &walk;
     let mut worker = Worker::new(shared);
     let progress = shared.progress;
     let duplicate = &p.duplicate;
@@ -499,7 +626,10 @@ fn traverse<V: Visit>(
         }
         let id = index.oid_at_index(*pos);
         match ctx.entry.header.as_kind() {
-            Some(gix::objs::Kind::Blob) => worker.blob(BlobId::from_gix(id), ctx.decompressed),
+            Some(gix::objs::Kind::Blob) if deltas => worker.packed_blob(p, walk, i, &ctx),
+            Some(gix::objs::Kind::Blob) => {
+                worker.blob(BlobId::from_gix(id), ctx.decompressed, Base::Unknown);
+            }
             Some(gix::objs::Kind::Commit) => {
                 worker.commit(CommitId::from_gix(id), ctx.decompressed)
             }
@@ -632,7 +762,9 @@ fn read_one<V: Visit, S: Source>(
         return;
     }
     match source.read(id, buf) {
-        Ok(Some(gix::objs::Kind::Blob)) => worker.blob(BlobId::from_gix(id), buf),
+        Ok(Some(gix::objs::Kind::Blob)) => {
+            worker.blob(BlobId::from_gix(id), buf, Base::Unknown);
+        }
         Ok(Some(gix::objs::Kind::Commit)) => worker.commit(CommitId::from_gix(id), buf),
         Ok(Some(gix::objs::Kind::Tree)) => worker.tree(TreeId::from_gix(id), buf),
         Ok(Some(_)) => {}

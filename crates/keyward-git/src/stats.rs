@@ -26,6 +26,11 @@ pub struct ScanStats {
     pub blobs_scanned: u64,
     /// Bytes of blob content matched.
     pub bytes_scanned: u64,
+    /// Blobs stored as deltas that were matched only around what their delta changed.
+    pub blobs_windowed: u64,
+    /// Bytes of those blobs' windows (part of `bytes_scanned`'s blobs, matched instead of
+    /// the whole).
+    pub bytes_windowed: u64,
     /// Blobs not matched, by reason: `too_large`, `binary`, `lfs_pointer`.
     pub skipped: BTreeMap<&'static str, u64>,
     /// Commits walked for provenance.
@@ -58,6 +63,8 @@ impl ScanStats {
         self.blobs += other.blobs;
         self.blobs_scanned += other.blobs_scanned;
         self.bytes_scanned += other.bytes_scanned;
+        self.blobs_windowed += other.blobs_windowed;
+        self.bytes_windowed += other.bytes_windowed;
         for (k, v) in &other.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
