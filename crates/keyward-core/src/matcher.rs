@@ -215,18 +215,18 @@ impl Matcher {
                 };
                 let (ms, me) = (ms.get(), me.get());
                 let next = if me > ms { me } else { me + 1 };
-                if let Some(span) = secret_span(&scratch.slots, compiled.secret_group) {
-                    if accept(rule, &hay[span.clone()], filters) {
-                        scratch.candidates.push(Finding {
-                            rule: r,
-                            secret: Secret::new(&hay[span.clone()]),
-                            span,
-                            match_span: ms..me,
-                            line: 0,
-                            column: 0,
-                            encoding: None,
-                        });
-                    }
+                if let Some(span) = secret_span(&scratch.slots, compiled.secret_group)
+                    && accept(rule, &hay[span.clone()], filters)
+                {
+                    scratch.candidates.push(Finding {
+                        rule: r,
+                        secret: Secret::new(&hay[span.clone()]),
+                        span,
+                        match_span: ms..me,
+                        line: 0,
+                        column: 0,
+                        encoding: None,
+                    });
                 }
                 if next > input.end() {
                     break;
