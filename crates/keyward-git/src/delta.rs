@@ -79,23 +79,72 @@ pub(crate) struct Op {
     pub from: Option<usize>,
 }
 
+/// A delta header's size: little-endian groups of seven bits.
+fn varint(d: &[u8], pos: &mut usize) -> Option<usize> {
+    let mut v: usize = 0;
+    let mut shift = 0;
+    loop {
+        let b = *d.get(*pos)?;
+        *pos += 1;
+        v |= usize::from(b & 0x7f).checked_shl(shift)?;
+        shift += 7;
+        if b & 0x80 == 0 || shift > 63 {
+            return Some(v);
+        }
+    }
+}
+
+/// Rebuilds a delta's target from `base` into `out` (cleared first). `None` if the delta is
+/// not a valid delta of `base`, or the memory for its target cannot be had.
+pub(crate) fn apply(delta: &[u8], base: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut pos = 0;
+    if varint(delta, &mut pos)? != base.len() {
+        return None;
+    }
+    let target_len = varint(delta, &mut pos)?;
+    out.clear();
+    out.try_reserve_exact(target_len).ok()?;
+    while pos < delta.len() {
+        let cmd = delta[pos];
+        pos += 1;
+        let piece = if cmd & 0x80 != 0 {
+            let mut off = 0usize;
+            for i in 0..4 {
+                if cmd & (1 << i) != 0 {
+                    off |= usize::from(*delta.get(pos)?) << (8 * i);
+                    pos += 1;
+                }
+            }
+            let mut size = 0usize;
+            for i in 0..3 {
+                if cmd & (0x10 << i) != 0 {
+                    size |= usize::from(*delta.get(pos)?) << (8 * i);
+                    pos += 1;
+                }
+            }
+            if size == 0 {
+                size = 0x10000;
+            }
+            base.get(off..off.checked_add(size)?)?
+        } else if cmd != 0 {
+            let piece = delta.get(pos..pos + usize::from(cmd))?;
+            pos += piece.len();
+            piece
+        } else {
+            return None;
+        };
+        if out.len() + piece.len() > target_len {
+            return None;
+        }
+        out.extend_from_slice(piece);
+    }
+    (out.len() == target_len).then_some(())
+}
+
 /// Parses git's delta format (base size, target size, then copy and insert instructions).
 /// Returns the base size and the instructions, or `None` if the data is not a valid delta of
 /// a `target_len`-byte target.
 pub(crate) fn parse(delta: &[u8], target_len: usize, ops: &mut Vec<Op>) -> Option<usize> {
-    fn varint(d: &[u8], pos: &mut usize) -> Option<usize> {
-        let mut v: usize = 0;
-        let mut shift = 0;
-        loop {
-            let b = *d.get(*pos)?;
-            *pos += 1;
-            v |= usize::from(b & 0x7f).checked_shl(shift)?;
-            shift += 7;
-            if b & 0x80 == 0 || shift > 63 {
-                return Some(v);
-            }
-        }
-    }
     ops.clear();
     let mut pos = 0;
     let base_len = varint(delta, &mut pos)?;

@@ -170,19 +170,18 @@ pub fn scan(
             path: repo.git_dir().to_path_buf(),
             message: e.to_string(),
         })?;
-    let threads = pool.current_num_threads();
     let mut report = match &opts.selection {
         Selection::Range(range) => crate::range::scan(repo, matcher, opts, range, &pool, progress)?,
         Selection::Commits { tips, hidden } => {
             crate::range::scan_ids(repo, matcher, opts, tips, hidden, &pool, progress)?
         }
-        Selection::Everything => scan_all(repo, matcher, opts, None, threads, &pool, progress)?,
+        Selection::Everything => scan_all(repo, matcher, opts, None, &pool, progress)?,
         Selection::Reachable(revs) => {
             let tips = revs
                 .iter()
                 .map(|r| repo.resolve(r))
                 .collect::<Result<Vec<_>, _>>()?;
-            scan_all(repo, matcher, opts, Some(tips), threads, &pool, progress)?
+            scan_all(repo, matcher, opts, Some(tips), &pool, progress)?
         }
     };
     report.stats.shallow = repo.is_shallow();
@@ -290,7 +289,6 @@ pub(crate) fn scan_all(
     matcher: &Matcher,
     opts: &HistoryOptions,
     tips: Option<Vec<CommitId>>,
-    threads: usize,
     pool: &rayon::ThreadPool,
     progress: &Progress,
 ) -> Result<HistoryReport, Error> {
@@ -301,7 +299,6 @@ pub(crate) fn scan_all(
         commits: Mutex::default(),
     };
     let pass = PassOptions {
-        threads,
         max_blob_size: opts.max_blob_size,
         deltas: opts.pack_aware,
     };
@@ -431,7 +428,6 @@ pub fn rebuild_objects(
             message: e.to_string(),
         })?;
     let pass = PassOptions {
-        threads: pool.current_num_threads(),
         max_blob_size: u64::MAX,
         deltas: false,
     };

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gix::odb::pack;
 use rayon::prelude::*;
@@ -61,7 +61,6 @@ pub(crate) enum Base<'a> {
 /// Options of the pass.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PassOptions {
-    pub threads: usize,
     pub max_blob_size: u64,
     /// Hand blobs stored as deltas over with their delta instructions and their base's
     /// record (the pack-aware pass); else every blob is [`Base::Unknown`].
@@ -147,8 +146,11 @@ struct Worker<'s, 'a, V: Visit> {
     shared: &'s Shared<'a, V>,
     state: Option<V::State>,
     stats: ScanStats,
-    inflate: gix::zlib::Inflate,
+    inflater: libdeflater::Decompressor,
+    /// An inflated delta.
     delta: Vec<u8>,
+    /// The bytes of the last leaf of a delta forest it rebuilt.
+    leaf: Vec<u8>,
     ops: Vec<Op>,
 }
 
@@ -158,8 +160,9 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
             shared,
             state: Some(shared.visit.state()),
             stats: ScanStats::default(),
-            inflate: gix::zlib::Inflate::default(),
+            inflater: libdeflater::Decompressor::new(),
             delta: Vec::new(),
+            leaf: Vec::new(),
             ops: Vec::new(),
         }
     }
@@ -184,59 +187,42 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
         outcome.record
     }
 
-    /// A blob met in a delta-tree walk at `level`, entry position `i`: matched around its
-    /// delta's events when its base was matched completely, else whole. Its record is kept
-    /// in `records` for its own deltas.
+    /// A blob of the pack-aware pass: matched around its delta's events (`self.delta` holds
+    /// the inflated delta) when its base was matched completely, else whole. Its record is
+    /// kept in `records[pos]` for its own deltas.
     fn packed_blob(
         &mut self,
-        pack: &PackInfo,
-        walk: &DeltaWalk,
-        i: usize,
-        ctx: &pack::cache::delta::traverse::Context<'_>,
+        id: BlobId,
+        data: &[u8],
+        pos: usize,
+        base: Option<usize>,
+        records: &[OnceLock<Option<Box<Record>>>],
     ) {
-        let id = BlobId::from_gix(pack.pack.index.oid_at_index(i as u32));
-        let data = ctx.decompressed;
-        let base = if ctx.level == 0 {
-            None
-        } else {
-            walk.base_of(pack, ctx.entry.pack_offset())
-                .and_then(|b| walk.records.get(b))
-                .and_then(OnceLock::get)
-        };
-        let record = match base {
+        let base_record = base.and_then(|b| records.get(b)).and_then(OnceLock::get);
+        let record = match base_record {
             None => self.blob(id, data, Base::Root),
-            Some(base_record) => {
-                let size = ctx.entry.decompressed_size as usize;
-                self.delta.resize(size, 0);
-                let parsed = pack
-                    .pack
-                    .data
-                    .decompress_entry(ctx.entry, &mut self.inflate, &mut self.delta)
-                    .ok()
-                    .and_then(|_| delta::parse(&self.delta, data.len(), &mut self.ops));
-                match parsed {
-                    Some(base_len) => {
-                        let ops = std::mem::take(&mut self.ops);
-                        let empty = Record::default();
-                        let record = base_record.as_deref().unwrap_or(&empty);
-                        let r = self.blob(
-                            id,
-                            data,
-                            Base::Delta {
-                                ops: &ops,
-                                base_len,
-                                record,
-                            },
-                        );
-                        self.ops = ops;
-                        r
-                    }
-                    None => self.blob(id, data, Base::Root),
+            Some(base_record) => match delta::parse(&self.delta, data.len(), &mut self.ops) {
+                Some(base_len) => {
+                    let ops = std::mem::take(&mut self.ops);
+                    let empty = Record::default();
+                    let record = base_record.as_deref().unwrap_or(&empty);
+                    let r = self.blob(
+                        id,
+                        data,
+                        Base::Delta {
+                            ops: &ops,
+                            base_len,
+                            record,
+                        },
+                    );
+                    self.ops = ops;
+                    r
                 }
-            }
+                None => self.blob(id, data, Base::Root),
+            },
         };
         if let Some(r) = record {
-            let _ = walk.records[i].set((!r.is_empty()).then(|| Box::new(r)));
+            let _ = records[pos].set((!r.is_empty()).then(|| Box::new(r)));
         }
     }
 
@@ -302,7 +288,17 @@ struct PackInfo {
     duplicate: Vec<bool>,
     /// The object type of each entry (a delta's is its chain's base type).
     kinds: Vec<u8>,
+    /// The entry position of each delta's base; [`NO_BASE`] for an undeltified entry,
+    /// [`LOST_BASE`] when the base is not in this pack or the header cannot be read.
+    bases: Vec<u32>,
+    /// Where each entry's compressed data ends: the next entry's offset, or the trailer's.
+    ends: Vec<u64>,
 }
+
+/// In [`PackInfo::bases`]: the entry is not a delta.
+const NO_BASE: u32 = u32::MAX;
+/// In [`PackInfo::bases`]: a delta whose base this pack cannot give.
+const LOST_BASE: u32 = u32::MAX - 1;
 
 /// Every pack and loose object of a repository, opened once for the stages of the pass.
 pub(crate) struct ObjectDb {
@@ -323,11 +319,13 @@ impl ObjectDb {
                     Ok(pack) => {
                         let earlier: Vec<&Pack> = packs.iter().map(|p| &p.pack).collect();
                         let duplicate = duplicates(&pack.index, &earlier);
-                        let kinds = entry_kinds(&pack);
+                        let (kinds, bases, ends) = entry_table(&pack);
                         packs.push(PackInfo {
                             pack,
                             duplicate,
                             kinds,
+                            bases,
+                            ends,
                         });
                     }
                     Err(message) => problems.push(Unreadable {
@@ -440,49 +438,57 @@ fn duplicates(index: &pack::index::File, earlier: &[&Pack]) -> Vec<bool> {
         .collect()
 }
 
-/// The type of every entry, from the entry headers alone (nothing inflated): a base's type
-/// is in its header, and a delta has its base's type. Offset deltas point backwards, so one
-/// pass in offset order settles them; ref deltas may point anywhere and are settled after.
-fn entry_kinds(p: &Pack) -> Vec<u8> {
+/// The type, base and data end of every entry, from the entry headers alone (nothing
+/// inflated): a base's type is in its header, and a delta has its base's type. Offset deltas
+/// point backwards, so one pass in offset order settles them; ref deltas may point anywhere
+/// and are settled after.
+fn entry_table(p: &Pack) -> (Vec<u8>, Vec<u32>, Vec<u64>) {
     use pack::data::entry::Header;
     let index = &p.index;
     let n = index.num_objects();
     let mut by_offset: Vec<(u64, u32)> =
         (0..n).map(|i| (index.pack_offset_at_index(i), i)).collect();
     by_offset.sort_unstable();
+    let mut ends = vec![0u64; n as usize];
+    let trailer = p.data.pack_end() as u64;
+    for (k, &(_, i)) in by_offset.iter().enumerate() {
+        ends[i as usize] = by_offset.get(k + 1).map_or(trailer, |&(o, _)| o);
+    }
     let mut kinds = vec![UNKNOWN; n as usize];
+    let mut bases = vec![LOST_BASE; n as usize];
     let mut pending: Vec<(u32, u32)> = Vec::new(); // (entry, its base), both index positions
     for &(offset, i) in &by_offset {
         let Ok(entry) = p.data.entry(offset) else {
             continue;
         };
+        let kind = match entry.header {
+            Header::Commit => COMMIT,
+            Header::Tree => TREE,
+            Header::Blob => BLOB,
+            Header::Tag => TAG,
+            Header::OfsDelta { .. } | Header::RefDelta { .. } => UNKNOWN,
+        };
+        if kind != UNKNOWN {
+            kinds[i as usize] = kind;
+            bases[i as usize] = NO_BASE;
+            continue;
+        }
         let base = match entry.header {
-            Header::Commit => {
-                kinds[i as usize] = COMMIT;
-                continue;
-            }
-            Header::Tree => {
-                kinds[i as usize] = TREE;
-                continue;
-            }
-            Header::Blob => {
-                kinds[i as usize] = BLOB;
-                continue;
-            }
-            Header::Tag => {
-                kinds[i as usize] = TAG;
-                continue;
-            }
             Header::OfsDelta { base_distance } => entry
                 .checked_base_pack_offset(base_distance)
                 .and_then(|o| by_offset.binary_search_by_key(&o, |&(off, _)| off).ok())
                 .map(|k| by_offset[k].1),
             Header::RefDelta { base_id } => index.lookup(base_id.as_ref()),
+            _ => None,
         };
-        match base {
-            Some(b) if kinds[b as usize] != UNKNOWN => kinds[i as usize] = kinds[b as usize],
-            Some(b) => pending.push((i, b)),
-            None => {}
+        let Some(b) = base.filter(|&b| b != i) else {
+            continue;
+        };
+        bases[i as usize] = b;
+        if kinds[b as usize] != UNKNOWN {
+            kinds[i as usize] = kinds[b as usize];
+        } else {
+            pending.push((i, b));
         }
     }
     // Forward references: repeat until nothing changes (chains are short in practice).
@@ -498,38 +504,7 @@ fn entry_kinds(p: &Pack) -> Vec<u8> {
             false
         });
     }
-    kinds
-}
-
-/// What the pack-aware pass keeps during one pack's delta-tree walk.
-struct DeltaWalk {
-    /// (pack offset, entry position) of the walked entries, sorted.
-    by_offset: Vec<(u64, u32)>,
-    /// Per entry position, set once the blob was matched completely: what its deltas need
-    /// (`None`: nothing).
-    records: Vec<OnceLock<Option<Box<Record>>>>,
-}
-
-impl DeltaWalk {
-    /// The entry position of the base of the delta at `offset`.
-    fn base_of(&self, pack: &PackInfo, offset: u64) -> Option<usize> {
-        use pack::data::entry::Header;
-        let entry = pack.pack.data.entry(offset).ok()?;
-        match entry.header {
-            Header::OfsDelta { base_distance } => {
-                let base = entry.checked_base_pack_offset(base_distance)?;
-                let k = self
-                    .by_offset
-                    .binary_search_by_key(&base, |&(o, _)| o)
-                    .ok()?;
-                Some(self.by_offset[k].1 as usize)
-            }
-            Header::RefDelta { base_id } => {
-                pack.pack.index.lookup(base_id.as_ref()).map(|i| i as usize)
-            }
-            _ => None,
-        }
-    }
+    (kinds, bases, ends)
 }
 
 fn walk_pack<V: Visit>(
@@ -562,99 +537,254 @@ fn walk_pack<V: Visit>(
     }
 }
 
-/// The delta-tree walk of the entries of one pack that `stage` wants. Marks each entry it
-/// reaches in `done`.
+/// The entries of one pack that a stage wants, as a forest: each delta under its base.
+struct DeltaForest {
+    /// Entries stored whole.
+    roots: Vec<u32>,
+    /// The deltas of entry `i` are `children[first[i]..first[i + 1]]`.
+    first: Vec<u32>,
+    children: Vec<u32>,
+}
+
+impl DeltaForest {
+    /// A delta whose base this pack cannot give (or a chain that loops) is left out: it is
+    /// never reached, and so read one by one afterwards.
+    fn new(p: &PackInfo, stage: Stage) -> DeltaForest {
+        let n = p.kinds.len();
+        let wanted = |i: usize| stage.wants(p.kinds[i]);
+        let mut roots = Vec::new();
+        let mut first = vec![0u32; n + 1];
+        for i in (0..n).filter(|&i| wanted(i)) {
+            match p.bases[i] {
+                NO_BASE => roots.push(i as u32),
+                LOST_BASE => {}
+                b => first[b as usize + 1] += 1,
+            }
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        let mut next = first.clone();
+        let mut children = vec![0u32; first[n] as usize];
+        for i in (0..n).filter(|&i| wanted(i)) {
+            let b = p.bases[i];
+            if b != NO_BASE && b != LOST_BASE {
+                children[next[b as usize] as usize] = i as u32;
+                next[b as usize] += 1;
+            }
+        }
+        DeltaForest {
+            roots,
+            first,
+            children,
+        }
+    }
+
+    fn children(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        &self.children[self.first[i] as usize..self.first[i + 1] as usize]
+    }
+}
+
+/// One pack's delta-forest walk in progress.
+struct PackWalk<'w, 's, 'a, V: Visit> {
+    p: &'w PackInfo,
+    stage: Stage,
+    forest: DeltaForest,
+    done: &'w [AtomicBool],
+    shared: &'s Shared<'a, V>,
+    /// The pack-aware pass: blobs stored as deltas are matched around their delta's events.
+    deltas: bool,
+    /// Per entry position, set once the blob was matched completely: what its deltas need
+    /// (`None`: nothing). Only in the pack-aware pass.
+    records: Vec<OnceLock<Option<Box<Record>>>>,
+    /// One worker per thread of the pool, used by whichever task runs on that thread.
+    workers: Vec<Mutex<Worker<'s, 'a, V>>>,
+    /// The first entry that could not be rebuilt.
+    failure: Mutex<Option<String>>,
+}
+
+/// The delta-forest walk of the entries of one pack that `stage` wants: base first, in
+/// parallel, each entry inflated once and each delta applied once to its base's bytes, so an
+/// object costs one inflate and one copy however long its chain. Marks each entry it reaches
+/// in `done`. An entry that cannot be rebuilt ends its branch; the first such failure is
+/// returned, and the caller reads what was not reached one by one.
 fn traverse<V: Visit>(
     p: &PackInfo,
     stage: Stage,
     done: &[AtomicBool],
     shared: &Shared<'_, V>,
 ) -> Result<(), String> {
-    let index = &p.pack.index;
-    let mut by_offset: Vec<(u64, u32)> = (0..index.num_objects())
-        .filter(|&i| stage.wants(p.kinds[i as usize]))
-        .map(|i| (index.pack_offset_at_index(i), i))
-        .collect();
-    if by_offset.is_empty() {
+    let forest = DeltaForest::new(p, stage);
+    if forest.roots.is_empty() {
         return Ok(());
     }
-    by_offset.sort_unstable();
-    // gix reads the first header where the pack's entries begin, whatever offset it is given:
-    // keep the pack's first entry (never a delta) in every stage; it is not visited here
-    // unless the stage wants it.
-    if let Some(first) = (0..index.num_objects()).min_by_key(|&i| index.pack_offset_at_index(i))
-        && by_offset[0].1 != first
-    {
-        by_offset.insert(0, (index.pack_offset_at_index(first), first));
-    }
-    let interrupt = AtomicBool::new(false);
-    let tree = pack::cache::delta::Tree::from_offsets_in_pack(
-        p.pack.data.path(),
-        by_offset.iter().map(|&(_, i)| i),
-        &|&i| index.pack_offset_at_index(i),
-        &|id| Ok(index.lookup(id).map(|i| index.pack_offset_at_index(i))),
-        &mut gix::progress::Discard,
-        &interrupt,
-        gix::hash::Kind::Sha1,
-    )
-    .map_err(|e| e.to_string())?;
     let deltas = shared.opts.deltas && stage == Stage::Content;
-    let walk = DeltaWalk {
+    let walk = PackWalk {
+        p,
+        stage,
+        forest,
+        done,
+        shared,
+        deltas,
         records: if deltas {
-            (0..index.num_objects()).map(|_| OnceLock::new()).collect()
+            (0..p.kinds.len()).map(|_| OnceLock::new()).collect()
         } else {
             Vec::new()
         },
-        by_offset: if deltas { by_offset } else { Vec::new() },
+        workers: (0..shared.pool.current_num_threads().max(1))
+            .map(|_| Mutex::new(Worker::new(shared)))
+            .collect(),
+        failure: Mutex::new(None),
     };
-    let walk = &walk;
-    let mut worker = Worker::new(shared);
-    let progress = shared.progress;
-    let duplicate = &p.duplicate;
-    let kinds = &p.kinds;
-    let inspect = move |pos: &mut u32,
-                        _: &dyn gix::progress::Progress,
-                        ctx: pack::cache::delta::traverse::Context<'_>| {
-        let i = *pos as usize;
-        if !stage.wants(kinds[i]) {
-            return Ok(());
-        }
-        done[i].store(true, Ordering::Relaxed);
-        progress.step(1);
-        if duplicate.get(i).copied().unwrap_or(false) {
-            return Ok(());
-        }
-        let id = index.oid_at_index(*pos);
-        match ctx.entry.header.as_kind() {
-            Some(gix::objs::Kind::Blob) if deltas => worker.packed_blob(p, walk, i, &ctx),
-            Some(gix::objs::Kind::Blob) => {
-                worker.blob(BlobId::from_gix(id), ctx.decompressed, Base::Unknown);
+    shared.pool.install(|| {
+        rayon::scope(|s| {
+            walk.forest
+                .roots
+                .par_iter()
+                .for_each(|&root| walk.run(root, None, s));
+        })
+    });
+    let failure = walk.failure.lock().map(|mut f| f.take()).unwrap_or(None);
+    drop(walk);
+    failure.map_or(Ok(()), Err)
+}
+
+impl<'w, 's, 'a, V: Visit> PackWalk<'w, 's, 'a, V> {
+    /// Rebuilds `node` (from `base`'s bytes when it is a delta), visits it, and goes on down
+    /// its deltas: the last one in this task, the others spawned with the bytes shared.
+    fn run<'scope>(
+        &'scope self,
+        mut node: u32,
+        mut base: Option<Arc<Vec<u8>>>,
+        scope: &rayon::Scope<'scope>,
+    ) {
+        loop {
+            let kids = self.forest.children(node);
+            let Some(data) = self.rebuild_and_visit(node, base.as_deref(), kids.is_empty()) else {
+                return;
+            };
+            let Some((&last, rest)) = kids.split_last() else {
+                return;
+            };
+            let data = Arc::new(data);
+            for &kid in rest {
+                let data = Arc::clone(&data);
+                scope.spawn(move |scope| self.run(kid, Some(data), scope));
             }
-            Some(gix::objs::Kind::Commit) => {
-                worker.commit(CommitId::from_gix(id), ctx.decompressed)
-            }
-            Some(gix::objs::Kind::Tree) => worker.tree(TreeId::from_gix(id), ctx.decompressed),
-            _ => {}
+            node = last;
+            base = Some(data);
         }
-        Ok(())
-    };
-    let mut size_progress = gix::progress::Discard;
-    tree.traverse(
-        |slice, data: &pack::data::File| data.entry_slice(slice),
-        &p.pack.data,
-        p.pack.data.pack_end() as u64,
-        inspect,
-        pack::cache::delta::traverse::Options {
-            object_progress: Box::new(gix::progress::Discard),
-            size_progress: &mut size_progress,
-            thread_limit: Some(shared.opts.threads),
-            should_interrupt: &interrupt,
-            object_hash: gix::hash::Kind::Sha1,
-            alloc_limit_bytes: None,
-        },
-    )
-    .map(|_| ())
-    .map_err(|e| e.to_string())
+    }
+
+    /// Rebuilds and visits one entry; returns its bytes when its deltas need them (`leaf` is
+    /// false) and it could be rebuilt.
+    fn rebuild_and_visit(&self, node: u32, base: Option<&Vec<u8>>, leaf: bool) -> Option<Vec<u8>> {
+        let i = node as usize;
+        let thread = rayon::current_thread_index().unwrap_or(0) % self.workers.len();
+        let mut worker = self.workers[thread]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let worker = &mut *worker;
+        let pack = &self.p.pack;
+        let entry = match pack.data.entry(pack.index.pack_offset_at_index(node)) {
+            Ok(entry) => entry,
+            Err(e) => return self.fail(node, &e.to_string()),
+        };
+        let Some(input) = pack.data.entry_slice(entry.data_offset..self.p.ends[i]) else {
+            return self.fail(node, "entry reaches past the end of the pack");
+        };
+        let duplicate = self.p.duplicate.get(i).copied().unwrap_or(false);
+        let blob = self.p.kinds[i] == BLOB;
+        if base.is_none()
+            && leaf
+            && blob
+            && self.stage == Stage::Content
+            && entry.decompressed_size > self.shared.opts.max_blob_size
+        {
+            // Nothing is built on it: skipped by its header's size, never inflated.
+            self.done[i].store(true, Ordering::Relaxed);
+            self.shared.progress.step(1);
+            if !duplicate {
+                worker.stats.blobs += 1;
+                worker.stats.skip(Skip::TooLarge.reason());
+            }
+            return None;
+        }
+        let Ok(size) = usize::try_from(entry.decompressed_size) else {
+            return self.fail(node, "entry size does not fit in memory");
+        };
+        // A leaf's bytes are only visited: it reuses the worker's buffer.
+        let mut data = if leaf {
+            std::mem::take(&mut worker.leaf)
+        } else {
+            Vec::new()
+        };
+        let rebuilt = match base {
+            None => inflate(&mut worker.inflater, input, size, &mut data),
+            Some(base) => {
+                inflate(&mut worker.inflater, input, size, &mut worker.delta).and_then(|()| {
+                    delta::apply(&worker.delta, base, &mut data)
+                        .ok_or_else(|| "delta does not apply to its base".to_string())
+                })
+            }
+        };
+        if let Err(message) = rebuilt {
+            return self.fail(node, &message);
+        }
+        self.done[i].store(true, Ordering::Relaxed);
+        self.shared.progress.step(1);
+        if !duplicate {
+            let id = pack.index.oid_at_index(node);
+            match self.p.kinds[i] {
+                BLOB if self.deltas => {
+                    let base_pos = base.map(|_| self.p.bases[i] as usize);
+                    worker.packed_blob(BlobId::from_gix(id), &data, i, base_pos, &self.records);
+                }
+                BLOB => {
+                    worker.blob(BlobId::from_gix(id), &data, Base::Unknown);
+                }
+                COMMIT => worker.commit(CommitId::from_gix(id), &data),
+                TREE => worker.tree(TreeId::from_gix(id), &data),
+                _ => {}
+            }
+        }
+        if leaf {
+            worker.leaf = data;
+            return None;
+        }
+        Some(data)
+    }
+
+    fn fail(&self, node: u32, message: &str) -> Option<Vec<u8>> {
+        if let Ok(mut failure) = self.failure.lock()
+            && failure.is_none()
+        {
+            let id = self.p.pack.index.oid_at_index(node);
+            *failure = Some(format!("object {id}: {message}"));
+        }
+        None
+    }
+}
+
+/// Inflates one entry's zlib stream into `out`, which must come out at exactly `size` bytes.
+fn inflate(
+    inflater: &mut libdeflater::Decompressor,
+    input: &[u8],
+    size: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    out.clear();
+    out.try_reserve_exact(size)
+        .map_err(|_| format!("cannot allocate {size} bytes for the entry"))?;
+    out.resize(size, 0);
+    match inflater.zlib_decompress(input, out) {
+        Ok(n) if n == size => Ok(()),
+        Ok(n) => Err(format!(
+            "entry inflates to {n} bytes, its header says {size}"
+        )),
+        Err(e) => Err(format!("entry does not inflate: {e}")),
+    }
 }
 
 /// Where single objects are read from: the whole object database, or one loose store.

@@ -179,16 +179,8 @@ fn whole_history(
     pool: &rayon::ThreadPool,
     progress: &Progress,
 ) -> Result<HistoryReport, Error> {
-    let threads = pool.current_num_threads();
-    let mut report = crate::history::scan_all(
-        repo,
-        matcher,
-        opts,
-        Some(tips.to_vec()),
-        threads,
-        pool,
-        progress,
-    )?;
+    let mut report =
+        crate::history::scan_all(repo, matcher, opts, Some(tips.to_vec()), pool, progress)?;
     let members: HashSet<CommitId> = members.iter().copied().collect();
     report.secrets.retain_mut(|s| {
         let before = s
