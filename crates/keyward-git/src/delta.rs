@@ -611,6 +611,39 @@ mod tests {
     }
 
     #[test]
+    fn applies_copies_and_inserts_and_rejects_bad_deltas() {
+        let base: Vec<u8> = (0..0x10006u32).map(|i| (i % 251) as u8).collect();
+        // copy 4 bytes from offset 2, insert "xy", copy 0x10000 bytes (size 0) from 0.
+        let d = delta(base.len(), 0x10006, &[0x91, 2, 4, 2, b'x', b'y', 0x80]);
+        let mut out = Vec::new();
+        assert_eq!(apply(&d, &base, &mut out), Some(()));
+        let mut want = base[2..6].to_vec();
+        want.extend_from_slice(b"xy");
+        want.extend_from_slice(&base[..0x10000]);
+        assert_eq!(out, want);
+        // Every rejection, and the base size check.
+        let bad: [(&[u8], Vec<u8>, &str); 5] = [
+            (b"abc", delta(3, 4, &[0x91, 2, 4]), "copy past the base"),
+            (b"", delta(0, 1, &[0]), "reserved instruction"),
+            (b"", delta(0, 3, &[5, b'a']), "truncated insert"),
+            (
+                b"abcd",
+                delta(4, 5, &[0x91, 0, 2]),
+                "shorter than its target size",
+            ),
+            (b"abcd", delta(3, 2, &[0x91, 0, 2]), "wrong base size"),
+        ];
+        for (base, d, why) in bad {
+            assert_eq!(apply(&d, base, &mut out), None, "{why}");
+        }
+        assert_eq!(
+            apply(&delta(4, 2, &[0x91, 0, 4]), b"abcd", &mut out),
+            None,
+            "longer than its target size"
+        );
+    }
+
+    #[test]
     fn events_are_inserts_joins_and_cut_edges() {
         let ops = [
             Op {
