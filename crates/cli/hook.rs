@@ -133,14 +133,65 @@ pub fn run(cmd: HookCommand) -> Result<Outcome> {
         Err(e) => return Ok(failed(hook, common.fail_open, &e)),
     };
     let fail_open = common.fail_open || settings.config.fail_open;
-    let result = match &cmd {
-        HookCommand::PrePush(a) => pre_push(a, &settings),
-        HookCommand::PreCommit(a) => pre_commit(a, &settings),
-        HookCommand::PreReceive(a) => pre_receive(a, &settings),
-    };
+    let result = std::thread::scope(|scope| {
+        let rules = Rules::build(scope, &settings, &common.rules);
+        let result = match &cmd {
+            HookCommand::PrePush(a) => pre_push(a, &settings, &rules),
+            HookCommand::PreCommit(a) => pre_commit(a, &settings, &rules),
+            HookCommand::PreReceive(a) => pre_receive(a, &settings, &rules),
+        };
+        rules.finish();
+        result
+    });
     match result {
         Ok(checked) => Ok(report(hook, common, &settings, checked, started)),
         Err(e) => Ok(failed(hook, fail_open, &e)),
+    }
+}
+
+/// The rules of a hook run, built on a thread of their own while the hook reads the
+/// repository (the ref lines, the commit walk, the tree diffs): the two take about as long,
+/// and a push waits for both.
+struct Rules<'scope> {
+    building: std::sync::Mutex<Option<std::thread::ScopedJoinHandle<'scope, Result<Matcher>>>>,
+    built: std::sync::OnceLock<std::result::Result<Matcher, String>>,
+}
+
+impl<'scope> Rules<'scope> {
+    /// Starts building the rules that `settings` and `args` name.
+    fn build<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        settings: &'env Settings,
+        args: &'env RuleArgs,
+    ) -> Rules<'scope> {
+        let handle = scope.spawn(move || Ok(Matcher::new(settings.load_rules(args)?)?));
+        Rules {
+            building: std::sync::Mutex::new(Some(handle)),
+            built: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Lets the building thread end on its own if nobody asked for the rules. The built
+    /// rules are not freed: the process ends right after, and freeing hundreds of compiled
+    /// rules would be wasted time.
+    fn finish(self) {
+        drop(self.building);
+        if let Some(Ok(matcher)) = self.built.into_inner() {
+            std::mem::forget(matcher);
+        }
+    }
+
+    /// Waits for the rules; their error, if building them failed.
+    fn get(&self) -> Result<&Matcher> {
+        let built = self.built.get_or_init(|| {
+            let handle = self.building.lock().ok().and_then(|mut h| h.take());
+            match handle.map(std::thread::ScopedJoinHandle::join) {
+                Some(Ok(Ok(matcher))) => Ok(matcher),
+                Some(Ok(Err(e))) => Err(format!("{e:#}")),
+                Some(Err(_)) | None => Err("building the rules failed unexpectedly".into()),
+            }
+        });
+        built.as_ref().map_err(|e| anyhow!("{e}"))
     }
 }
 
@@ -277,7 +328,7 @@ pub(crate) fn ref_lines(text: &str) -> Vec<String> {
 
 /// `git push`: `<local ref> <local sha> <remote ref> <remote sha>` lines, or the pre-commit
 /// framework's environment.
-fn pre_push(args: &PrePushArgs, settings: &Settings) -> Result<Checked> {
+fn pre_push(args: &PrePushArgs, settings: &Settings, rules: &Rules<'_>) -> Result<Checked> {
     let repo = open_repo()?;
     let (tips, hidden, target) = match (&args.remote, &args.url) {
         (Some(remote), Some(_url)) => {
@@ -288,7 +339,7 @@ fn pre_push(args: &PrePushArgs, settings: &Settings) -> Result<Checked> {
         }
         _ => framework_range(&repo)?,
     };
-    let checked = check_range(&repo, settings, &args.common, tips, hidden)?;
+    let checked = check_range(&repo, settings, &args.common, tips, hidden, rules)?;
     Ok(Checked { target, ..checked })
 }
 
@@ -363,7 +414,7 @@ fn framework_range(repo: &Repository) -> Result<(Vec<CommitId>, Vec<CommitId>, O
 
 /// `git receive-pack` on the server: `<old> <new> <ref>` lines; the pushed objects are in
 /// quarantine, and everything any ref already points to is on the server.
-fn pre_receive(common: &HookArgs, settings: &Settings) -> Result<Checked> {
+fn pre_receive(common: &HookArgs, settings: &Settings, rules: &Rules<'_>) -> Result<Checked> {
     let repo = open_quarantined()?;
     let lines = stdin_lines()?;
     let mut tips = Vec::new();
@@ -389,7 +440,7 @@ fn pre_receive(common: &HookArgs, settings: &Settings) -> Result<Checked> {
             hidden.push(c);
         }
     }
-    check_range(&repo, settings, common, tips, hidden)
+    check_range(&repo, settings, common, tips, hidden, rules)
 }
 
 /// The repository with the object directories git names for a hook: the quarantine
@@ -464,6 +515,7 @@ fn check_range(
     common: &HookArgs,
     tips: Vec<CommitId>,
     hidden: Vec<CommitId>,
+    rules: &Rules<'_>,
 ) -> Result<Checked> {
     if tips.is_empty() {
         return Ok(Checked {
@@ -472,21 +524,25 @@ fn check_range(
             target: None,
         });
     }
-    let matcher = Matcher::new(settings.load_rules(&common.rules)?)?;
     let opts = HistoryOptions {
         selection: Selection::Commits { tips, hidden },
         threads: common.threads.unwrap_or(0),
         max_blob_size: max_blob_size(common, settings),
         pack_aware: false,
     };
-    let report = keyward_git::scan(repo, &matcher, &opts, &Progress::new())?;
+    let report =
+        keyward_git::scan_deferred(repo, &opts, &Progress::new(), &mut || rules.get().ok())?;
+    let matcher = rules.get()?;
+    let Some(report) = report else {
+        bail!("the scan stopped without its rules");
+    };
     unreadable(&report.stats.unreadable)?;
     let mut records: Vec<Record> = report
         .secrets
         .iter()
-        .filter_map(|s| crate::history::record(&matcher, s))
+        .filter_map(|s| crate::history::record(matcher, s))
         .collect();
-    if let Some(problem) = crate::annotate::history(repo.git_dir(), &matcher, &mut records) {
+    if let Some(problem) = crate::annotate::history(repo.git_dir(), matcher, &mut records) {
         bail!("{problem}");
     }
     let st = &report.stats;
@@ -498,7 +554,6 @@ fn check_range(
         if st.blobs == 1 { "" } else { "s" },
         st.bytes_scanned as f64 / 1e3
     );
-    std::mem::forget(matcher);
     Ok(Checked {
         records,
         what,
@@ -532,15 +587,15 @@ fn unreadable(list: &[keyward_git::Unreadable]) -> Result<()> {
 
 /// `git commit`: the staged changes, from the index git names in `GIT_INDEX_FILE` (a
 /// temporary one for `git commit -a` and `git commit PATHS`).
-fn pre_commit(common: &HookArgs, settings: &Settings) -> Result<Checked> {
+fn pre_commit(common: &HookArgs, settings: &Settings, rules: &Rules<'_>) -> Result<Checked> {
     let repo = open_repo()?;
     let index = std::env::var_os("GIT_INDEX_FILE")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let matcher = Matcher::new(settings.load_rules(&common.rules)?)?;
+    let matcher = rules.get()?;
     let report = keyward_git::scan_staged(
         &repo,
-        &matcher,
+        matcher,
         common.threads.unwrap_or(0),
         max_blob_size(common, settings),
         index.as_deref(),
@@ -559,14 +614,13 @@ fn pre_commit(common: &HookArgs, settings: &Settings) -> Result<Checked> {
         }));
         records.push(r);
     }
-    if let Some(problem) = crate::annotate::history(repo.git_dir(), &matcher, &mut records) {
+    if let Some(problem) = crate::annotate::history(repo.git_dir(), matcher, &mut records) {
         bail!("{problem}");
     }
     for r in &mut records {
         r.git = None; // not a commit: the text report has no commit line to print
     }
     let files = report.stats.blobs;
-    std::mem::forget(matcher);
     Ok(Checked {
         records,
         what: format!("{files} staged file{}", if files == 1 { "" } else { "s" }),

@@ -162,6 +162,20 @@ pub fn scan(
     opts: &HistoryOptions,
     progress: &Progress,
 ) -> Result<HistoryReport, Error> {
+    scan_deferred(repo, opts, progress, &mut || Some(matcher)).map(Option::unwrap_or_default)
+}
+
+/// Like [`scan`], with the matcher asked for only when the rules are first needed: for a
+/// set of commits (a hook's push) after the commit walk and the tree diffs, so that the
+/// caller can build the rules on another thread meanwhile. `matcher` is called at most
+/// once; when it gives `None` (building the rules failed, and the caller has the error) the
+/// scan stops with `Ok(None)`.
+pub fn scan_deferred<'m>(
+    repo: &Repository,
+    opts: &HistoryOptions,
+    progress: &Progress,
+    matcher: &mut dyn FnMut() -> Option<&'m Matcher>,
+) -> Result<Option<HistoryReport>, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .stack_size(WORKER_STACK)
@@ -170,23 +184,32 @@ pub fn scan(
             path: repo.git_dir().to_path_buf(),
             message: e.to_string(),
         })?;
-    let mut report = match &opts.selection {
+    let report = match &opts.selection {
         Selection::Range(range) => crate::range::scan(repo, matcher, opts, range, &pool, progress)?,
         Selection::Commits { tips, hidden } => {
             crate::range::scan_ids(repo, matcher, opts, tips, hidden, &pool, progress)?
         }
-        Selection::Everything => scan_all(repo, matcher, opts, None, &pool, progress)?,
+        Selection::Everything => match matcher() {
+            Some(m) => Some(scan_all(repo, m, opts, None, &pool, progress)?),
+            None => None,
+        },
         Selection::Reachable(revs) => {
             let tips = revs
                 .iter()
                 .map(|r| repo.resolve(r))
                 .collect::<Result<Vec<_>, _>>()?;
-            scan_all(repo, matcher, opts, Some(tips), &pool, progress)?
+            match matcher() {
+                Some(m) => Some(scan_all(repo, m, opts, Some(tips), &pool, progress)?),
+                None => None,
+            }
         }
+    };
+    let Some(mut report) = report else {
+        return Ok(None);
     };
     report.stats.shallow = repo.is_shallow();
     progress.start(Phase::Finished, 0);
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// The matcher as a visitor of the object pass: keeps only blobs with findings, and every

@@ -80,7 +80,7 @@ pub use commits::CommitMeta;
 pub use error::Error;
 pub use history::{
     CommitRange, HistoryOptions, HistoryReport, Occurrence, SecretReport, Selection,
-    UnreachableBlob, rebuild_objects, scan,
+    UnreachableBlob, rebuild_objects, scan, scan_deferred,
 };
 pub use id::{BlobId, CommitId};
 pub use objects::BINARY_PROBE;

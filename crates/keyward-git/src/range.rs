@@ -37,14 +37,14 @@ fn too_large(local: &gix::Repository, commits: usize) -> bool {
 }
 
 /// A commit range given by revisions: resolved, then [`scan_ids`].
-pub(crate) fn scan(
+pub(crate) fn scan<'m>(
     repo: &Repository,
-    matcher: &Matcher,
+    matcher: &mut dyn FnMut() -> Option<&'m Matcher>,
     opts: &HistoryOptions,
     range: &CommitRange,
     pool: &rayon::ThreadPool,
     progress: &Progress,
-) -> Result<HistoryReport, Error> {
+) -> Result<Option<HistoryReport>, Error> {
     let tips = range
         .tips
         .iter()
@@ -61,16 +61,17 @@ pub(crate) fn scan(
 /// The commits of `tips --not hidden`: walk only them, match only what their blobs add to
 /// the parents' versions, and keep a secret only where no parent (nor a file the commit
 /// removed, for renames) already had it. Hidden commits that the repository lacks hide
-/// nothing; a very large range goes to the whole-history engine ([`too_large`]).
-pub(crate) fn scan_ids(
+/// nothing; a very large range goes to the whole-history engine ([`too_large`]). `matcher`
+/// is asked for after the walk and the diffs; `None` from it stops the scan.
+pub(crate) fn scan_ids<'m>(
     repo: &Repository,
-    matcher: &Matcher,
+    matcher: &mut dyn FnMut() -> Option<&'m Matcher>,
     opts: &HistoryOptions,
     tips: &[CommitId],
     hidden: &[CommitId],
     pool: &rayon::ThreadPool,
     progress: &Progress,
-) -> Result<HistoryReport, Error> {
+) -> Result<Option<HistoryReport>, Error> {
     let clock = std::time::Instant::now();
     let local = repo.inner.to_thread_local();
     let shallow: HashSet<CommitId> = repo
@@ -80,7 +81,10 @@ pub(crate) fn scan_ids(
         .collect();
     let members = range_members(&local, tips, hidden, &shallow)?;
     if too_large(&local, members.len()) {
-        return whole_history(repo, matcher, opts, tips, &members, pool, progress);
+        let Some(matcher) = matcher() else {
+            return Ok(None);
+        };
+        return whole_history(repo, matcher, opts, tips, &members, pool, progress).map(Some);
     }
     let mut source = CommitSource::new(HashMap::new(), Some(&local));
     let graph = commits::walk(tips, Some(&members), &shallow, &mut source);
@@ -97,6 +101,9 @@ pub(crate) fn scan_ids(
     stats.time("diffs", clock);
     let clock = std::time::Instant::now();
     let jobs = jobs(&intros);
+    let Some(matcher) = matcher() else {
+        return Ok(None);
+    };
     progress.start(Phase::Objects, jobs.len() as u64);
     let found = changed::match_jobs(
         repo,
@@ -138,10 +145,10 @@ pub(crate) fn scan_ids(
         }
     }
     stats.unreadable.extend(contents.unreadable);
-    Ok(HistoryReport {
+    Ok(Some(HistoryReport {
         secrets: finish(secrets),
         stats,
-    })
+    }))
 }
 
 /// One matching job per introduced blob, with the parents' versions at each path that
