@@ -305,30 +305,22 @@ impl KeywordDfa {
 }
 
 /// Fills the complete transition table, breadth-first through the failure links: a state's
-/// missing transitions are those of its failure state, whose row is already complete.
+/// row starts as a copy of its failure state's row, which is already complete, and then
+/// points its own children's classes at them.
 fn fill<T: Entry>(trie: &Trie, bfs: &[usize], number: &[u32], stride: usize, shift: u32) -> Vec<T> {
-    let row = 1usize << shift;
-    let mut table = vec![T::default(); bfs.len() * row];
+    let mut table = vec![T::default(); bfs.len() << shift];
     let mut fail = vec![0u32; bfs.len()];
-    let mut child_of = vec![NONE; stride];
     for &s in bfs {
-        let ns = number[s] as usize;
-        for c in trie.children(s) {
-            child_of[trie.class[c] as usize] = number[c];
+        let row = (number[s] as usize) << shift;
+        if s != 0 {
+            let from = (fail[number[s] as usize] as usize) << shift;
+            table.copy_within(from..from + stride, row);
         }
-        let f = fail[ns] as usize;
-        for (c, child) in child_of.iter_mut().enumerate() {
-            let via_fail = if s == 0 {
-                0
-            } else {
-                table[(f << shift) + c].state()
-            };
-            table[(ns << shift) + c] = if *child == NONE {
-                T::from_state(via_fail)
-            } else {
-                fail[*child as usize] = via_fail;
-                T::from_state(std::mem::replace(child, NONE))
-            };
+        for c in trie.children(s) {
+            let at = row + trie.class[c] as usize;
+            // Still the failure state's transition on this class: the child's failure state.
+            fail[number[c] as usize] = if s == 0 { 0 } else { table[at].state() };
+            table[at] = T::from_state(number[c]);
         }
     }
     table
