@@ -153,20 +153,35 @@ fn base64_regions(
     done: &mut usize,
     out: &mut Vec<Decoded>,
 ) {
+    let b64 = |i: usize| BASE64[hay[i] as usize];
     let end = window.end.min(hay.len());
     // Start at a run boundary: a run that began before the window is taken whole, unless an
     // earlier window took it.
     let mut i = window.start.max(*done);
-    while i > *done && BASE64[hay[i - 1] as usize] {
+    while i > *done && b64(i - 1) {
         i -= 1;
     }
     while i < end {
-        if !BASE64[hay[i] as usize] {
+        // Only a run of at least `min` bytes is decoded, and one that starts in
+        // `i..i + min` covers `i + min - 1`: when that byte is not base64, or when another
+        // byte before it is not, no run long enough starts before it. Most of source text is
+        // skipped this way without looking at every byte.
+        let probe = i + min.max(1) - 1;
+        if probe < hay.len() {
+            if !b64(probe) {
+                i = probe + 1;
+                continue;
+            }
+            if let Some(k) = (i..probe).rev().find(|&k| !b64(k)) {
+                i = k + 1;
+                continue;
+            }
+        } else if !b64(i) {
             i += 1;
             continue;
         }
         let s = i;
-        while i < hay.len() && BASE64[hay[i] as usize] {
+        while i < hay.len() && b64(i) {
             i += 1;
         }
         let mut e = i;
@@ -427,6 +442,101 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// The byte-by-byte search that `base64_regions` must agree with.
+    fn base64_reference(
+        hay: &[u8],
+        window: std::ops::Range<usize>,
+        min: usize,
+        done: &mut usize,
+        out: &mut Vec<Decoded>,
+    ) {
+        let end = window.end.min(hay.len());
+        let mut i = window.start.max(*done);
+        while i > *done && BASE64[hay[i - 1] as usize] {
+            i -= 1;
+        }
+        while i < end {
+            if !BASE64[hay[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < hay.len() && BASE64[hay[i] as usize] {
+                i += 1;
+            }
+            let mut e = i;
+            while e < hay.len() && e - i < 2 && hay[e] == b'=' {
+                e += 1;
+            }
+            if i - s >= min
+                && let Some(bytes) = base64_decode(&hay[s..i])
+                && looks_like_text(&bytes)
+            {
+                out.push(Decoded {
+                    start: s,
+                    end: e,
+                    bytes,
+                });
+            }
+            i = e.max(i);
+        }
+        *done = (*done).max(i);
+    }
+
+    /// Random text of base64 runs of every length, padding, and separators, cut into random
+    /// ordered windows: the skipping search finds exactly the regions of the byte-by-byte one.
+    #[test]
+    fn base64_skipping_agrees_with_byte_by_byte() {
+        let mut seed = 11u64;
+        let mut next = move |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        // Runs that decode to text, runs that do not, and short ones.
+        let pieces: [&[u8]; 8] = [
+            b"cG9zdGdyZXM6Ly91OnBAaDo1NDMyL2Q=",
+            b"aGVsbG8gd29ybGQ",
+            b"dXNlcjpwYXNzd29yZA==",
+            b"tokenValue",
+            b"x",
+            b"someVeryLongIdentifierName",
+            b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo",
+            b"=",
+        ];
+        let seps: [&[u8]; 5] = [b" ", b"\n", b".", b"=", b"\"\""];
+        for round in 0..300 {
+            let mut hay = Vec::new();
+            while hay.len() < 40 + round * 3 {
+                hay.extend_from_slice(pieces[next(pieces.len())]);
+                if next(3) > 0 {
+                    hay.extend_from_slice(seps[next(seps.len())]);
+                }
+            }
+            let min = [1, 2, 8, 12, 16, 24][next(6)];
+            let mut windows = Vec::new();
+            let mut at = next(8);
+            while at < hay.len() {
+                let len = 1 + next(50);
+                windows.push(at..(at + len).min(hay.len()));
+                at += len + next(30);
+            }
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            let (mut done_fast, mut done_slow) = (0, 0);
+            for w in &windows {
+                base64_regions(&hay, w.clone(), min, &mut done_fast, &mut fast);
+                base64_reference(&hay, w.clone(), min, &mut done_slow, &mut slow);
+            }
+            assert_eq!(
+                fast,
+                slow,
+                "min {min}, windows {windows:?} over {:?}",
+                String::from_utf8_lossy(&hay)
+            );
+        }
     }
 
     #[test]

@@ -214,14 +214,42 @@ impl Automaton {
             l.dedup();
             l
         };
+        // Most offsets of a keyword start no other keyword: look at the first one or two bytes
+        // there before hashing any substring.
+        let mut single = [false; 256];
+        let mut pairs = vec![0u64; 1 << 10];
+        for (k, _) in all {
+            match k.as_bytes() {
+                [b] => single[*b as usize] = true,
+                [a, b, ..] => {
+                    let p = usize::from(*a) << 8 | usize::from(*b);
+                    pairs[p >> 6] |= 1 << (p & 63);
+                }
+                [] => {}
+            }
+        }
         let contained = |k: &str| -> Vec<(usize, usize)> {
             // (keyword slot, offset) of every keyword inside k, k itself included.
+            let bytes = k.as_bytes();
             let mut found = Vec::new();
-            for &len in lengths.iter().take_while(|&&l| l <= k.len()) {
-                for off in 0..=k.len() - len {
-                    if let Some(sub) = k.get(off..off + len)
-                        && let Some(&slot) = index.get(sub)
-                    {
+            for off in 0..bytes.len() {
+                if single[bytes[off] as usize]
+                    && let Some(&slot) = k.get(off..off + 1).and_then(|sub| index.get(sub))
+                {
+                    found.push((slot, off));
+                }
+                let Some(&[a, b]) = bytes.get(off..off + 2) else {
+                    continue;
+                };
+                let p = usize::from(a) << 8 | usize::from(b);
+                if pairs[p >> 6] & 1 << (p & 63) == 0 {
+                    continue;
+                }
+                for &len in lengths.iter().filter(|&&l| l >= 2) {
+                    if off + len > bytes.len() {
+                        break;
+                    }
+                    if let Some(&slot) = k.get(off..off + len).and_then(|sub| index.get(sub)) {
                         found.push((slot, off));
                     }
                 }
