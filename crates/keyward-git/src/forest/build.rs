@@ -36,10 +36,10 @@ use crate::stats::ScanStats;
 pub(super) const NARROW: usize = 64;
 /// Passes that climb one level of wide trees each, before the last pass keeps them whole.
 pub(super) const MAX_CLIMBS: usize = 16;
-/// In [`Chunk::children`]: the entry is a blob.
-const NO_TREE: u32 = u32::MAX;
-/// In [`Chunk::children`]: the entry names a subtree the database lacks.
-const MISSING: u32 = u32::MAX - 1;
+/// In a chunk's entries, a subtree is named by its number (looked up once, by the workers),
+/// a blob of interest by [`BLOB`] | its number, and a subtree the database lacks by this |
+/// its place in [`Chunk::missing`]. [`compact`] turns them into the forest's form.
+const MISSING: u64 = 1 << 62;
 /// Slots of [`Chunk::recent`].
 const RECENT: usize = 1 << 14;
 
@@ -85,9 +85,12 @@ impl TreeSource for DbTrees<'_> {
 struct Chunk {
     names: HashMap<Vec<u8>, u32, IdBuild>,
     entries: Vec<Entry>,
-    /// For each entry, the number of its subtree, [`MISSING`] or [`NO_TREE`]: looked up
-    /// once, by the workers.
-    children: Vec<u32>,
+    /// Id prefixes of missing subtrees (see [`MISSING`]).
+    missing: Vec<u64>,
+    /// Subtree numbers looked up lately, by the low bits of the prefix: successive versions
+    /// of a tree share nearly all their subtrees, and this spares most lookups in the map of
+    /// every tree (empty until the first lookup).
+    resolved: Vec<(u64, u32)>,
     /// (tree, start, len) into `entries`; trees that kept nothing are left out.
     trees: Vec<(u32, u32, u32)>,
     /// Wide trees met (first pass).
@@ -107,7 +110,7 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn push(&mut self, name: &[u8], target: u64, child: u32) {
+    fn push(&mut self, name: &[u8], target: u64) {
         let n = match self.names.get(name) {
             Some(&n) => n,
             None => {
@@ -117,7 +120,6 @@ impl Chunk {
             }
         };
         self.entries.push(Entry::new(n, target));
-        self.children.push(child);
     }
 
     fn wide_child(&mut self, p: u64) {
@@ -149,9 +151,25 @@ struct Known<'a> {
 }
 
 impl<'a> Known<'a> {
-    /// The number of the subtree with id prefix `p`, or [`MISSING`].
-    fn child(&self, p: u64) -> u32 {
-        self.by_prefix.get(&p).copied().unwrap_or(MISSING)
+    /// How a chunk's entry names the subtree with id prefix `p` (see [`MISSING`]).
+    fn subtree(&self, p: u64, chunk: &mut Chunk) -> u64 {
+        if chunk.resolved.is_empty() {
+            chunk.resolved = vec![(u64::MAX, 0); RECENT]; // never a prefix
+        }
+        let slot = p as usize & (RECENT - 1);
+        if chunk.resolved[slot].0 == p {
+            return u64::from(chunk.resolved[slot].1);
+        }
+        match self.by_prefix.get(&p) {
+            Some(&c) => {
+                chunk.resolved[slot] = (p, c);
+                u64::from(c)
+            }
+            None => {
+                chunk.missing.push(p);
+                MISSING | (chunk.missing.len() - 1) as u64
+            }
+        }
     }
 
     fn new(trees: Vec<TreeId>, interest: &'a HashMap<BlobId, u32, IdBuild>) -> Self {
@@ -248,7 +266,7 @@ impl Visit for Survey<'_> {
                 }
                 EntryKind::Blob => {
                     if let Some(&b) = self.known.interest.get(&BlobId::from_bytes(e.id)) {
-                        chunk.push(e.name, BLOB | u64::from(b), NO_TREE);
+                        chunk.push(e.name, BLOB | u64::from(b));
                     }
                 }
                 EntryKind::Gitlink => {
@@ -265,7 +283,8 @@ impl Visit for Survey<'_> {
             );
             let mut from = 0;
             for &(to, p) in &held {
-                chunk.push(&names[from..to], p, self.known.child(p));
+                let target = self.known.subtree(p, chunk);
+                chunk.push(&names[from..to], target);
                 from = to;
             }
             (chunk.held, chunk.held_names) = (held, names);
@@ -293,10 +312,16 @@ impl Visit for Climb<'_> {
             if self.pending.is_some_and(|pending| !pending.contains(&p)) {
                 continue;
             }
-            chunk.push(e.name, p, self.known.child(p));
+            let target = self.known.subtree(p, chunk);
+            chunk.push(e.name, target);
         }
         chunk.close(me, start);
     }
+}
+
+/// The subtree number a chunk's entry names, if it names one the database has.
+fn child(target: u64) -> Option<u32> {
+    (target & (BLOB | MISSING) == 0).then_some(target as u32)
 }
 
 /// Which trees are relevant so far, and the narrow trees' edges reversed to spread it.
@@ -385,27 +410,27 @@ pub(crate) fn build<S: TreeSource>(
         gitlinks.extend(c.gitlinks.drain());
         c.wide = Vec::new();
         c.recent = Vec::new();
+        c.resolved = Vec::new();
         c.held = Vec::new();
         c.held_names = Vec::new();
     }
 
     // The narrow trees' edges, reversed; trees holding a blob of interest or a missing
     // subtree are where relevance starts.
-    let children = |t: usize| -> &[u32] {
+    let children = |t: usize| -> &[Entry] {
         let (k, start, len) = place[t];
         if k == u32::MAX {
             return &[];
         }
-        &first[k as usize].children[start as usize..(start + len) as usize]
+        &first[k as usize].entries[start as usize..(start + len) as usize]
     };
     let mut offsets = vec![0u32; n + 1];
     let mut sources = Vec::new();
     for t in 0..n {
-        for &c in children(t) {
-            if (c as usize) < n {
-                offsets[c as usize + 1] += 1;
-            } else {
-                sources.push(t as u32); // a blob of interest, or a missing subtree
+        for e in children(t) {
+            match child(e.target()) {
+                Some(c) => offsets[c as usize + 1] += 1,
+                None => sources.push(t as u32), // a blob of interest, or a missing subtree
             }
         }
     }
@@ -415,8 +440,8 @@ pub(crate) fn build<S: TreeSource>(
     let mut parents = vec![0u32; offsets[n] as usize];
     let mut fill = offsets.clone();
     for t in 0..n {
-        for &c in children(t) {
-            if (c as usize) < n {
+        for e in children(t) {
+            if let Some(c) = child(e.target()) {
                 parents[fill[c as usize] as usize] = t as u32;
                 fill[c as usize] += 1;
             }
@@ -475,6 +500,8 @@ pub(crate) fn build<S: TreeSource>(
         }
     }
     drop(wide_children);
+    // Relevance is settled: free the reversed edges before the compact copy is made.
+    (rel.offsets, rel.parents) = (Vec::new(), Vec::new());
 
     let forest = compact(known, &first, &place, &climbed, &rel, blobs, gitlinks);
     (forest, stats, passes)
@@ -490,7 +517,7 @@ fn compact(
     blobs: Vec<BlobId>,
     gitlinks: HashSet<[u8; 20], IdBuild>,
 ) -> Forest {
-    let keep = |c: u32| c == NO_TREE || c == MISSING || rel.is(c);
+    let keep = |e: &Entry| child(e.target()).is_none_or(|c| rel.is(c));
     // Every chunk of both kinds, by one index: first-pass chunks, then climbing ones.
     let chunks: Vec<&Chunk> = first.iter().chain(climbed).collect();
     let mut pieces: Vec<(u32, u32, u32, u32)> = Vec::new(); // tree, chunk, start, len
@@ -517,23 +544,40 @@ fn compact(
             v
         })
         .collect();
-    let mut used: Vec<&[u8]> = Vec::new();
+    // Which local names each chunk's kept entries use, then one byte-ordered numbering.
+    let mut seen: Vec<Vec<bool>> = chunks.iter().map(|c| vec![false; c.names.len()]).collect();
     for &(_, k, start, len) in &pieces {
         let c = chunks[k as usize];
         let range = start as usize..(start + len) as usize;
-        for (e, &child) in c.entries[range.clone()].iter().zip(&c.children[range]) {
-            if keep(child) {
-                used.push(locals[k as usize][e.name as usize]);
-            }
+        for e in c.entries[range].iter().filter(|e| keep(e)) {
+            seen[k as usize][e.name as usize] = true;
         }
+    }
+    let mut used: Vec<&[u8]> = Vec::new();
+    for (names, seen) in locals.iter().zip(&seen) {
+        used.extend(names.iter().zip(seen).filter(|(_, s)| **s).map(|(n, _)| *n));
     }
     used.sort_unstable();
     used.dedup();
-    let number: HashMap<&[u8], u32, IdBuild> = used
+    // Per chunk: local name number to the shared one.
+    let remap: Vec<Vec<u32>> = locals
         .iter()
-        .enumerate()
-        .map(|(i, &name)| (name, i as u32))
+        .zip(&seen)
+        .map(|(names, seen)| {
+            names
+                .iter()
+                .zip(seen)
+                .map(|(n, &s)| {
+                    if s {
+                        used.binary_search(n).unwrap_or(0) as u32
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        })
         .collect();
+    drop(seen);
 
     let mut out_place = vec![(0u32, 0u32); place.len()];
     let mut entries: Vec<Entry> = Vec::new();
@@ -543,13 +587,17 @@ fn compact(
         let start = entries.len();
         while i < pieces.len() && pieces[i].0 == tree {
             let (_, k, s, len) = pieces[i];
-            let (names, c) = (&locals[k as usize], chunks[k as usize]);
+            let (names, c) = (&remap[k as usize], chunks[k as usize]);
             let range = s as usize..(s + len) as usize;
-            for (e, &child) in c.entries[range.clone()].iter().zip(&c.children[range]) {
-                if keep(child) {
-                    let name = number.get(names[e.name as usize]).copied().unwrap_or(0);
-                    entries.push(Entry::new(name, e.target()));
-                }
+            for e in c.entries[range].iter().filter(|e| keep(e)) {
+                let name = names[e.name as usize];
+                let t = e.target();
+                let target = match child(t) {
+                    Some(c) => known.prefixes[c as usize],
+                    None if t & BLOB != 0 => t,
+                    None => c.missing[(t & !MISSING) as usize],
+                };
+                entries.push(Entry::new(name, target));
             }
             i += 1;
         }
