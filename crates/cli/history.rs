@@ -168,6 +168,13 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
                 .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
                 .collect();
             eprintln!("keyward: timings: {}", phases.join(", "));
+            let f = st.forest;
+            if f.passes > 0 {
+                eprintln!(
+                    "keyward: provenance kept {} of {} trees ({} entries) after {} passes over them",
+                    f.kept, f.trees, f.entries, f.passes
+                );
+            }
             for n in &st.notes {
                 eprintln!("keyward: note: {}", for_terminal(n));
             }

@@ -1,24 +1,24 @@
-//! Every tree of the repository, kept in memory in a compact form, so that diffing tens of
-//! thousands of commits reads no object.
+//! The trees that lead to a blob of interest (a blob with findings), kept in memory in a
+//! compact form, so that diffing tens of thousands of commits reads no object.
 //!
-//! After the blobs are matched, the object pass rebuilds every tree (base first, like
-//! everything else: a fraction of a second) and keeps of each only what provenance needs:
-//! its subtrees and its blobs *of interest* (those with findings), each as 12 bytes: an
-//! interned name, and the first 63 bits of the subtree's id or the number of the blob. A
-//! subtree is looked up by that prefix only when a diff descends into it, so building the
-//! forest does no random lookups per entry. Blobs without findings are
-//! dropped: a commit can only introduce, and a parent can only already hold, a secret through
-//! a blob that has one. Memory is about 12 bytes per kept entry.
+//! [`build`] finds them in passes over the trees (see there) and keeps of each only the
+//! entries that lead to a blob of interest, each as 12 bytes: an interned name, and the first
+//! 63 bits of the subtree's id or the number of the blob. A subtree is looked up by that prefix
+//! only when a diff descends into it. Everything else is dropped: a commit can only
+//! introduce, and a parent can only already hold, a secret through a blob that has one, and a
+//! subtree that leads to none cannot. Memory is about 12 bytes per kept entry, plus a few
+//! tens of bytes per tree of the database for the id lookups.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
-use crate::delta::Outcome;
-use crate::id::{BlobId, CommitId, TreeId};
-use crate::objects::{Base, Visit};
-use crate::parse::{self, EntryKind};
-use crate::stats::{Unreadable, short_path};
+use crate::id::{BlobId, TreeId};
+use crate::stats::{ForestSize, Unreadable, short_path};
+
+mod build;
+
+pub(crate) use build::{DbTrees, build};
 
 /// Hashes object ids by their first 8 bytes (they are already uniformly random), and short
 /// byte strings with FNV-1a.
@@ -43,6 +43,11 @@ impl Hasher for IdHasher {
     /// Length prefixes carry nothing for fixed-size ids, and little for names.
     fn write_usize(&mut self, _: usize) {}
 
+    /// Tree id prefixes are random already: one multiply spreads them over every bit.
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
@@ -56,8 +61,6 @@ pub(crate) type OnBlob<'a> = dyn FnMut(&[u32], u32, Option<u32>) + 'a;
 
 /// In an entry's target: the target is a blob of interest (else a subtree's id prefix).
 const BLOB: u64 = 1 << 63;
-/// No tree: a tree that was never rebuilt (it could not be read).
-const NOWHERE: u32 = u32::MAX;
 /// Trees nested deeper than this are not descended into (git's own `core.maxTreeDepth`
 /// defaults to 2048; real trees nest a few dozen levels). Bounds the recursion.
 pub(crate) const MAX_DEPTH: usize = 1024;
@@ -116,108 +119,18 @@ fn prefix(id: &[u8; 20]) -> u64 {
     u64::from_le_bytes(head) & !BLOB
 }
 
-/// What one worker kept of the trees it rebuilt, with its own name numbering.
-#[derive(Default)]
-pub(crate) struct Chunk {
-    names: HashMap<Vec<u8>, u32, IdBuild>,
-    entries: Vec<Entry>,
-    /// (tree, start, len) into `entries`.
-    trees: Vec<(u32, u32, u32)>,
-    gitlinks: Vec<[u8; 20]>,
-}
-
-/// The object-pass visitor of the tree stage.
-pub(crate) struct ForestBuilder<'a> {
-    trees: HashMap<TreeId, u32, IdBuild>,
-    interest: &'a HashMap<BlobId, u32, IdBuild>,
-    chunks: Mutex<Vec<Chunk>>,
-}
-
-impl<'a> ForestBuilder<'a> {
-    /// `trees`: every tree id of the database; `interest`: the blobs with findings, numbered.
-    pub(crate) fn new(trees: Vec<TreeId>, interest: &'a HashMap<BlobId, u32, IdBuild>) -> Self {
-        let mut index: HashMap<TreeId, u32, IdBuild> =
-            HashMap::with_capacity_and_hasher(trees.len(), IdBuild::default());
-        for t in trees {
-            let next = index.len() as u32;
-            index.entry(t).or_insert(next);
-        }
-        ForestBuilder {
-            trees: index,
-            interest,
-            chunks: Mutex::default(),
-        }
-    }
-
-    /// Joins what the workers kept; `blobs` are the blobs of interest by number.
-    pub(crate) fn into_forest(self, blobs: Vec<BlobId>) -> Forest {
-        let chunks = self.chunks.into_inner().unwrap_or_else(|e| e.into_inner());
-        Forest::build(self.trees, chunks, blobs)
-    }
-}
-
-impl Visit for ForestBuilder<'_> {
-    type State = Chunk;
-
-    fn state(&self) -> Chunk {
-        Chunk::default()
-    }
-
-    fn blob(&self, _: &mut Chunk, _: BlobId, _: &[u8], _: Base<'_>) -> Outcome {
-        Outcome::default()
-    }
-
-    fn commit(&self, _: &mut Chunk, _: CommitId, _: &[u8]) {}
-
-    fn tree(&self, chunk: &mut Chunk, id: TreeId, data: &[u8]) {
-        let Some(&me) = self.trees.get(&id) else {
-            return;
-        };
-        let start = chunk.entries.len() as u32;
-        for e in parse::tree(data) {
-            let target = match e.kind {
-                EntryKind::Tree => prefix(&e.id),
-                EntryKind::Blob => match self.interest.get(&BlobId::from_bytes(e.id)) {
-                    Some(&b) => BLOB | u64::from(b),
-                    None => continue,
-                },
-                EntryKind::Gitlink => {
-                    chunk.gitlinks.push(e.id);
-                    continue;
-                }
-            };
-            let name = match chunk.names.get(e.name) {
-                Some(&n) => n,
-                None => {
-                    let n = chunk.names.len() as u32;
-                    chunk.names.insert(e.name.to_vec(), n);
-                    n
-                }
-            };
-            chunk.entries.push(Entry::new(name, target));
-        }
-        let len = chunk.entries.len() as u32 - start;
-        chunk.trees.push((me, start, len));
-    }
-
-    fn finish(&self, chunk: Chunk) {
-        if chunk.trees.is_empty() {
-            return;
-        }
-        if let Ok(mut chunks) = self.chunks.lock() {
-            chunks.push(chunk);
-        }
-    }
-}
-
-/// Every tree's subtrees and blobs of interest; names numbered in byte order.
+/// Every tree that leads to a blob of interest, with only the entries that do; names
+/// numbered in byte order.
 pub(crate) struct Forest {
     index: HashMap<TreeId, u32, IdBuild>,
-    /// Tree id prefix to tree number.
+    /// Tree id prefix to tree number, for every tree of the database (a subtree whose
+    /// prefix is not here is missing).
     by_prefix: HashMap<u64, u32, IdBuild>,
-    /// Per tree: (chunk, start, len), or `NOWHERE` in the chunk slot when never rebuilt.
-    place: Vec<(u32, u32, u32)>,
-    entries: Vec<Vec<Entry>>,
+    /// Per tree number: (start, len) into `entries`; empty for trees that lead to no blob of
+    /// interest (or could not be read).
+    place: Vec<(u32, u32)>,
+    /// The kept entries of each kept tree, sorted by name number.
+    entries: Vec<Entry>,
     names: Vec<Vec<u8>>,
     blobs: Vec<BlobId>,
     /// Distinct submodule commits named by any tree.
@@ -227,56 +140,27 @@ pub(crate) struct Forest {
 }
 
 impl Forest {
-    fn build(
-        index: HashMap<TreeId, u32, IdBuild>,
-        chunks: Vec<Chunk>,
-        blobs: Vec<BlobId>,
-    ) -> Forest {
-        // One numbering of names for all workers, in byte order, so that entries sorted by
-        // name number are sorted by name.
-        let mut names: Vec<Vec<u8>> = chunks
-            .iter()
-            .flat_map(|c| c.names.keys().cloned())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        let mut place = vec![(NOWHERE, 0, 0); index.len()];
-        let mut entries = Vec::with_capacity(chunks.len());
-        let mut gitlinks: HashSet<[u8; 20], IdBuild> = HashSet::default();
-        for (k, c) in chunks.into_iter().enumerate() {
-            let mut remap = vec![0u32; c.names.len()];
-            for (name, &local) in &c.names {
-                remap[local as usize] = names.binary_search(name).unwrap_or(0) as u32;
-            }
-            let mut list = c.entries;
-            for e in list.iter_mut() {
-                e.name = remap[e.name as usize];
-            }
-            for &(tree, start, len) in &c.trees {
-                let slice = &mut list[start as usize..(start + len) as usize];
-                if !slice.is_sorted() {
-                    slice.sort_unstable();
-                }
-                if place[tree as usize].0 == NOWHERE {
-                    place[tree as usize] = (k as u32, start, len);
-                }
-            }
-            gitlinks.extend(c.gitlinks.iter().copied());
-            entries.push(list);
-        }
-        let by_prefix = index
-            .iter()
-            .map(|(id, &i)| (prefix(id.as_bytes()), i))
-            .collect();
+    /// A forest with no trees: what a scan without findings needs.
+    pub(crate) fn empty() -> Forest {
         Forest {
-            index,
-            by_prefix,
-            place,
-            entries,
-            names,
-            blobs,
-            gitlinks: gitlinks.len() as u64,
+            index: HashMap::default(),
+            by_prefix: HashMap::default(),
+            place: Vec::new(),
+            entries: Vec::new(),
+            names: Vec::new(),
+            blobs: Vec::new(),
+            gitlinks: 0,
             damage: Mutex::default(),
+        }
+    }
+
+    /// How much it holds, after `passes` passes over the trees.
+    pub(crate) fn sizes(&self, passes: usize) -> ForestSize {
+        ForestSize {
+            trees: self.place.len() as u64,
+            kept: self.place.iter().filter(|p| p.1 > 0).count() as u64,
+            entries: self.entries.len() as u64,
+            passes: passes as u64,
         }
     }
 
@@ -287,10 +171,8 @@ impl Forest {
 
     fn entries(&self, tree: u32) -> &[Entry] {
         match self.place.get(tree as usize) {
-            Some(&(chunk, start, len)) if chunk != NOWHERE => {
-                &self.entries[chunk as usize][start as usize..(start + len) as usize]
-            }
-            _ => &[],
+            Some(&(start, len)) => &self.entries[start as usize..(start + len) as usize],
+            None => &[],
         }
     }
 
@@ -443,7 +325,24 @@ impl Forest {
 
 #[cfg(test)]
 mod tests {
+    use super::build::{MAX_CLIMBS, NARROW, TreeSource};
     use super::*;
+    use crate::objects::Visit;
+    use crate::stats::ScanStats;
+
+    /// Trees handed over in a fixed order, one worker.
+    struct Listed(Vec<(TreeId, Vec<u8>)>);
+
+    impl TreeSource for Listed {
+        fn each_tree<V: Visit>(&self, visit: &V, _first: bool) -> ScanStats {
+            let mut state = visit.state();
+            for (id, data) in &self.0 {
+                visit.tree(&mut state, *id, data);
+            }
+            visit.finish(state);
+            ScanStats::default()
+        }
+    }
 
     fn tree(entries: &[(&str, &str, [u8; 20])]) -> Vec<u8> {
         let mut data = Vec::new();
@@ -454,38 +353,62 @@ mod tests {
         data
     }
 
+    /// A distinct object id for `n`.
+    fn id(n: u32) -> [u8; 20] {
+        let mut out = [0xa5; 20];
+        out[..4].copy_from_slice(&n.to_le_bytes());
+        out
+    }
+
+    /// Every (path, blob) of interest under `root`.
+    fn paths(forest: &Forest, root: [u8; 20]) -> Vec<(String, u32)> {
+        let root = forest.tree(TreeId::from_bytes(root)).expect("known tree");
+        let mut seen = Vec::new();
+        forest.diff(None, root, &mut Vec::new(), &mut |p, b, _| {
+            seen.push((
+                String::from_utf8_lossy(&forest.path_bytes(p)).into_owned(),
+                b,
+            ));
+        });
+        seen
+    }
+
     #[test]
     fn diffs_and_lookups_see_only_blobs_of_interest() {
         let secret = BlobId::from_bytes([7; 20]);
-        let interest: HashMap<BlobId, u32, IdBuild> = [(secret, 0)].into_iter().collect();
-        let (sub, old_root, new_root) = ([1; 20], [2; 20], [3; 20]);
-        let ids = [sub, old_root, new_root].map(TreeId::from_bytes).to_vec();
-        let builder = ForestBuilder::new(ids, &interest);
-        let mut chunk = builder.state();
-        // old: { a: sub, readme }      new: { a: sub, b: sub, top.txt: secret, mod: gitlink }
-        // sub: { key.txt: secret, other }
-        builder.tree(
-            &mut chunk,
-            TreeId::from_bytes(sub),
-            &tree(&[("100644", "key.txt", [7; 20]), ("100644", "other", [8; 20])]),
-        );
-        builder.tree(
-            &mut chunk,
-            TreeId::from_bytes(old_root),
-            &tree(&[("40000", "a", sub), ("100644", "readme", [8; 20])]),
-        );
-        builder.tree(
-            &mut chunk,
-            TreeId::from_bytes(new_root),
-            &tree(&[
-                ("40000", "a", sub),
-                ("40000", "b", sub),
-                ("160000", "mod", [9; 20]),
-                ("100644", "top.txt", [7; 20]),
-            ]),
-        );
-        builder.finish(chunk);
-        let forest = builder.into_forest(vec![secret]);
+        let (sub, old_root, new_root, plain) = ([1; 20], [2; 20], [3; 20], [5; 20]);
+        // old: { a: sub, readme, p: plain }  new: { a: sub, b: sub, top.txt: secret, mod: gitlink }
+        // sub: { key.txt: secret, other }    plain: { other }
+        let listed = Listed(vec![
+            (
+                TreeId::from_bytes(sub),
+                tree(&[("100644", "key.txt", [7; 20]), ("100644", "other", [8; 20])]),
+            ),
+            (
+                TreeId::from_bytes(old_root),
+                tree(&[
+                    ("40000", "a", sub),
+                    ("40000", "p", plain),
+                    ("100644", "readme", [8; 20]),
+                ]),
+            ),
+            (
+                TreeId::from_bytes(new_root),
+                tree(&[
+                    ("40000", "a", sub),
+                    ("40000", "b", sub),
+                    ("160000", "mod", [9; 20]),
+                    ("100644", "top.txt", [7; 20]),
+                ]),
+            ),
+            (
+                TreeId::from_bytes(plain),
+                tree(&[("100644", "other", [8; 20])]),
+            ),
+        ]);
+        let ids = listed.0.iter().map(|(t, _)| *t).collect();
+        let (forest, _, passes) = build(&listed, ids, vec![secret]);
+        assert_eq!(passes, 1, "no wide trees: one pass");
         let (old, new) = (
             forest.tree(TreeId::from_bytes(old_root)),
             forest.tree(TreeId::from_bytes(new_root)),
@@ -523,5 +446,111 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(forest.gitlinks, 1);
         assert_eq!(forest.tree(TreeId::from_bytes([4; 20])), None);
+        // `plain` leads to no blob of interest: neither it nor the entry naming it is kept,
+        // nor are names only it uses.
+        let size = forest.sizes(passes);
+        assert_eq!((size.trees, size.kept, size.entries), (4, 3, 5));
+        assert!(!forest.names.iter().any(|n| n == b"p" || n == b"other"));
+    }
+
+    /// A tree of `fillers` subtrees named f0, f1, … (all `filler`) plus `extra`.
+    fn wide(fillers: usize, filler: [u8; 20], extra: &[(&str, &str, [u8; 20])]) -> Vec<u8> {
+        let names: Vec<String> = (0..fillers).map(|i| format!("f{i}")).collect();
+        let mut entries: Vec<(&str, &str, [u8; 20])> = names
+            .iter()
+            .map(|n| ("40000", n.as_str(), filler))
+            .collect();
+        entries.extend_from_slice(extra);
+        tree(&entries)
+    }
+
+    #[test]
+    fn wide_trees_are_climbed_level_by_level_and_missing_subtrees_kept() {
+        let secret = BlobId::from_bytes([7; 20]);
+        let (root, w, w2, s, s2, filler, missing) =
+            (id(1), id(2), id(3), id(4), id(5), id(6), id(99));
+        // root: { w } — w: 64 fillers, s, w2, m (missing) — w2: 64 fillers, s2
+        // s, s2: { key: secret } — filler: { other }
+        // Parents come before children, as in a pack: the worst order for a bottom-up walk.
+        let listed = Listed(vec![
+            (TreeId::from_bytes(root), tree(&[("40000", "w", w)])),
+            (
+                TreeId::from_bytes(w),
+                wide(
+                    NARROW,
+                    filler,
+                    &[
+                        ("40000", "m", missing),
+                        ("40000", "s", s),
+                        ("40000", "w2", w2),
+                    ],
+                ),
+            ),
+            (
+                TreeId::from_bytes(w2),
+                wide(NARROW, filler, &[("40000", "s2", s2)]),
+            ),
+            (TreeId::from_bytes(s), tree(&[("100644", "key", [7; 20])])),
+            (TreeId::from_bytes(s2), tree(&[("100644", "key", [7; 20])])),
+            (
+                TreeId::from_bytes(filler),
+                tree(&[("100644", "other", [8; 20])]),
+            ),
+        ]);
+        let ids = listed.0.iter().map(|(t, _)| *t).collect();
+        let (forest, _, passes) = build(&listed, ids, vec![secret]);
+        assert_eq!(
+            passes, 3,
+            "the survey, then one climb per level of wide trees"
+        );
+        assert_eq!(
+            paths(&forest, root),
+            [("w/s/key".to_string(), 0), ("w/w2/s2/key".to_string(), 0)]
+        );
+        let size = forest.sizes(passes);
+        // root, w, w2, s, s2; entries w | m, s, w2 | s2 | key | key.
+        assert_eq!((size.kept, size.entries), (5, 7));
+        let damage = forest.damage();
+        assert_eq!(damage.len(), 1, "{damage:?}");
+        assert!(
+            damage[0].reason.contains("(the subtree at w/m)"),
+            "{damage:?}"
+        );
+    }
+
+    #[test]
+    fn a_deep_chain_of_wide_trees_ends_in_one_pass_that_keeps_them_whole() {
+        let secret = BlobId::from_bytes([7; 20]);
+        let (filler, bottom) = (id(1), id(2));
+        let depth = 40u32;
+        let mut listed = vec![
+            (
+                TreeId::from_bytes(filler),
+                tree(&[("100644", "other", [8; 20])]),
+            ),
+            (
+                TreeId::from_bytes(bottom),
+                tree(&[("100644", "key", [7; 20])]),
+            ),
+        ];
+        // Level k (k = 0 at the top) holds level k + 1 as "d", the last level holds `bottom`.
+        for k in (0..depth).rev() {
+            let below = if k + 1 == depth {
+                bottom
+            } else {
+                id(10 + k + 1)
+            };
+            listed.push((
+                TreeId::from_bytes(id(10 + k)),
+                wide(NARROW, filler, &[("40000", "d", below)]),
+            ));
+        }
+        listed.reverse();
+        let listed = Listed(listed);
+        let ids = listed.0.iter().map(|(t, _)| *t).collect();
+        let (forest, _, passes) = build(&listed, ids, vec![secret]);
+        assert_eq!(passes, 2 + MAX_CLIMBS);
+        let want = format!("{}key", "d/".repeat(depth as usize));
+        assert_eq!(paths(&forest, id(10)), [(want, 0)]);
     }
 }

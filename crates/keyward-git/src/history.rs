@@ -8,7 +8,7 @@ use keyward_core::{Matcher, Scratch, Secret};
 use crate::commits::{self, CommitMeta, CommitSource};
 use crate::delta::{self, DeltaMatcher, Outcome};
 use crate::error::Error;
-use crate::forest::{ForestBuilder, IdBuild};
+use crate::forest::{self, DbTrees};
 use crate::id::{BlobId, CommitId};
 use crate::objects::{Base, ObjectDb, PassOptions, Stage, Visit};
 use crate::parse::{self, RawCommit};
@@ -342,27 +342,24 @@ pub(crate) fn scan_all(
 
     let clock = std::time::Instant::now();
     let blobs: Vec<BlobId> = found.keys().copied().collect();
-    let interest: HashMap<BlobId, u32, IdBuild> = blobs
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (*b, i as u32))
-        .collect();
-    let builder = ForestBuilder::new(
-        if blobs.is_empty() {
-            Vec::new()
-        } else {
-            db.tree_ids()
-        },
-        &interest,
-    );
-    if !blobs.is_empty() {
-        let st = db.run(Stage::Trees, &repo.inner, pass, pool, &builder, progress);
-        stats.merge(&st);
-    }
-    drop(db);
     let blobs_empty = blobs.is_empty();
-    let forest = builder.into_forest(blobs);
+    let trees = if blobs_empty {
+        Vec::new()
+    } else {
+        db.tree_ids()
+    };
+    let source = DbTrees {
+        db: &db,
+        odb: &repo.inner,
+        pass,
+        pool,
+        progress,
+    };
+    let (forest, st, passes) = forest::build(&source, trees, blobs);
+    stats.merge(&st);
+    drop(db);
     stats.gitlinks = forest.gitlinks;
+    stats.forest = forest.sizes(passes);
     stats.time("trees", clock);
 
     let clock = std::time::Instant::now();

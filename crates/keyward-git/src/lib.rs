@@ -87,5 +87,5 @@ pub use objects::BINARY_PROBE;
 pub use progress::{Phase, Progress};
 pub use repo::Repository;
 pub use staged::{StagedReport, StagedSecret, scan_staged};
-pub use stats::{ScanStats, Unreadable};
+pub use stats::{ForestSize, ScanStats, Unreadable};
 pub use view::TreeView;

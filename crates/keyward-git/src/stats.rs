@@ -45,6 +45,22 @@ pub struct ScanStats {
     pub notes: Vec<String>,
     /// Wall time of each phase, in order.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// What provenance kept of the trees (whole-history scans with findings).
+    pub forest: ForestSize,
+}
+
+/// How much of the repository's trees a whole-history scan kept in memory for provenance:
+/// only the trees, and entries, that lead to a blob with findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForestSize {
+    /// Trees in the object database.
+    pub trees: u64,
+    /// Trees kept.
+    pub kept: u64,
+    /// Entries kept, over all kept trees.
+    pub entries: u64,
+    /// Passes over the trees it took to find them.
+    pub passes: u64,
 }
 
 impl ScanStats {
