@@ -327,7 +327,7 @@ pub(crate) fn scan_all(
     };
     let local = repo.inner.to_thread_local();
     let clock = std::time::Instant::now();
-    let db = ObjectDb::open(repo.inner.objects_dir());
+    let db = ObjectDb::open(repo.inner.objects_dir(), crate::packread::MAP_LIMIT);
     progress.start(Phase::Objects, db.total());
     let mut stats = db.run(Stage::Content, &repo.inner, pass, pool, &visitor, progress);
     let found = visitor
@@ -452,7 +452,7 @@ pub fn rebuild_objects(
         deltas: false,
     };
     let clock = std::time::Instant::now();
-    let db = ObjectDb::open(repo.inner.objects_dir());
+    let db = ObjectDb::open(repo.inner.objects_dir(), crate::packread::MAP_LIMIT);
     let mut stats = db.run(Stage::Content, &repo.inner, pass, &pool, &Nothing, progress);
     stats.time("blobs and commits", clock);
     let clock = std::time::Instant::now();

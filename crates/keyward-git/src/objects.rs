@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use crate::delta::{self, Op, Outcome, Record};
 use crate::id::{BlobId, CommitId, TreeId};
+use crate::packread;
 use crate::progress::Progress;
 use crate::stats::{ScanStats, Unreadable};
 
@@ -130,6 +131,44 @@ fn pack_indexes(dir: &Path) -> Vec<PathBuf> {
 struct Pack {
     index: pack::index::File,
     data: pack::data::File,
+    /// The pack file, when it is read with positioned reads rather than through the map
+    /// (see [`packread`]).
+    file: Option<std::fs::File>,
+}
+
+impl Pack {
+    /// The bytes of the entry at `offset..end` into `raw` (only its header when `header_only`),
+    /// or, for a mapped pack, a slice of the map.
+    fn entry_bytes<'a>(
+        &'a self,
+        offset: u64,
+        end: u64,
+        header_only: bool,
+        raw: &'a mut Vec<u8>,
+    ) -> Result<&'a [u8], String> {
+        let end = if header_only {
+            end.min(offset + packread::MAX_HEADER as u64)
+        } else {
+            end
+        };
+        let Some(file) = &self.file else {
+            return self
+                .data
+                .entry_slice(offset..end)
+                .ok_or_else(|| "entry reaches past the end of the pack".to_string());
+        };
+        let len = usize::try_from(end.saturating_sub(offset))
+            .map_err(|_| "entry does not fit in memory".to_string())?;
+        raw.clear();
+        raw.try_reserve_exact(len)
+            .map_err(|_| format!("cannot allocate {len} bytes for the entry"))?;
+        raw.resize(len, 0);
+        let n = packread::read_at(file, raw, offset).map_err(|e| e.to_string())?;
+        if n < len {
+            return Err("entry reaches past the end of the pack".into());
+        }
+        Ok(raw)
+    }
 }
 
 /// Shared state of one pass.
@@ -151,6 +190,8 @@ struct Worker<'s, 'a, V: Visit> {
     delta: Vec<u8>,
     /// The bytes of the last leaf of a delta forest it rebuilt.
     leaf: Vec<u8>,
+    /// An entry read from a pack that is not mapped.
+    raw: Vec<u8>,
     ops: Vec<Op>,
 }
 
@@ -163,6 +204,7 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
             inflater: libdeflater::Decompressor::new(),
             delta: Vec::new(),
             leaf: Vec::new(),
+            raw: Vec::new(),
             ops: Vec::new(),
         }
     }
@@ -309,13 +351,15 @@ pub(crate) struct ObjectDb {
 
 impl ObjectDb {
     /// Opens the packs of `objects_dir` and its alternates and lists their loose objects.
-    pub(crate) fn open(objects_dir: &Path) -> ObjectDb {
+    /// Packs larger than `map_limit` bytes are read without their memory map
+    /// ([`packread::MAP_LIMIT`] is the usual limit).
+    pub(crate) fn open(objects_dir: &Path, map_limit: u64) -> ObjectDb {
         let dirs = object_dirs(objects_dir);
         let mut packs: Vec<PackInfo> = Vec::new();
         let mut problems = Vec::new();
         for dir in &dirs {
             for idx in pack_indexes(dir) {
-                match open_pack(&idx) {
+                match open_pack(&idx, map_limit) {
                     Ok(pack) => {
                         let earlier: Vec<&Pack> = packs.iter().map(|p| &p.pack).collect();
                         let duplicate = duplicates(&pack.index, &earlier);
@@ -418,11 +462,16 @@ impl ObjectDb {
     }
 }
 
-fn open_pack(idx: &Path) -> Result<Pack, String> {
+fn open_pack(idx: &Path, map_limit: u64) -> Result<Pack, String> {
     let index = pack::index::File::at(idx, gix::hash::Kind::Sha1).map_err(|e| e.to_string())?;
-    let data = pack::data::File::at(idx.with_extension("pack"), gix::hash::Kind::Sha1)
-        .map_err(|e| e.to_string())?;
-    Ok(Pack { index, data })
+    let path = idx.with_extension("pack");
+    let data = pack::data::File::at(&path, gix::hash::Kind::Sha1).map_err(|e| e.to_string())?;
+    let file = if data.data_len() as u64 > map_limit {
+        Some(std::fs::File::open(&path).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    Ok(Pack { index, data, file })
 }
 
 /// For each entry of `index` (by index position): is the object also in an earlier pack?
@@ -443,7 +492,7 @@ fn duplicates(index: &pack::index::File, earlier: &[&Pack]) -> Vec<bool> {
 /// point backwards, so one pass in offset order settles them; ref deltas may point anywhere
 /// and are settled after.
 fn entry_table(p: &Pack) -> (Vec<u8>, Vec<u32>, Vec<u64>) {
-    use pack::data::entry::Header;
+    use packread::EntryBase;
     let index = &p.index;
     let n = index.num_objects();
     let mut by_offset: Vec<(u64, u32)> =
@@ -457,29 +506,29 @@ fn entry_table(p: &Pack) -> (Vec<u8>, Vec<u32>, Vec<u64>) {
     let mut kinds = vec![UNKNOWN; n as usize];
     let mut bases = vec![LOST_BASE; n as usize];
     let mut pending: Vec<(u32, u32)> = Vec::new(); // (entry, its base), both index positions
+    let mut chunks = p.file.as_ref().map(packread::HeaderReader::new);
     for &(offset, i) in &by_offset {
-        let Ok(entry) = p.data.entry(offset) else {
+        let end = ends[i as usize];
+        let bytes = match &mut chunks {
+            Some(reader) => reader.at(offset, end),
+            None => p
+                .data
+                .entry_slice(offset..end.min(offset + packread::MAX_HEADER as u64)),
+        };
+        let Some(header) = bytes.and_then(packread::parse_header) else {
             continue;
         };
-        let kind = match entry.header {
-            Header::Commit => COMMIT,
-            Header::Tree => TREE,
-            Header::Blob => BLOB,
-            Header::Tag => TAG,
-            Header::OfsDelta { .. } | Header::RefDelta { .. } => UNKNOWN,
-        };
-        if kind != UNKNOWN {
-            kinds[i as usize] = kind;
-            bases[i as usize] = NO_BASE;
-            continue;
-        }
-        let base = match entry.header {
-            Header::OfsDelta { base_distance } => entry
-                .checked_base_pack_offset(base_distance)
+        let base = match header.base {
+            EntryBase::None => {
+                kinds[i as usize] = header.kind;
+                bases[i as usize] = NO_BASE;
+                continue;
+            }
+            EntryBase::Offset(distance) => offset
+                .checked_sub(distance)
                 .and_then(|o| by_offset.binary_search_by_key(&o, |&(off, _)| off).ok())
                 .map(|k| by_offset[k].1),
-            Header::RefDelta { base_id } => index.lookup(base_id.as_ref()),
-            _ => None,
+            EntryBase::Id(id) => index.lookup(gix::oid::from_bytes_unchecked(&id)),
         };
         let Some(b) = base.filter(|&b| b != i) else {
             continue;
@@ -687,12 +736,22 @@ impl<'w, 's, 'a, V: Visit> PackWalk<'w, 's, 'a, V> {
             .unwrap_or_else(|e| e.into_inner());
         let worker = &mut *worker;
         let pack = &self.p.pack;
-        let entry = match pack.data.entry(pack.index.pack_offset_at_index(node)) {
-            Ok(entry) => entry,
-            Err(e) => return self.fail(node, &e.to_string()),
-        };
-        let Some(input) = pack.data.entry_slice(entry.data_offset..self.p.ends[i]) else {
-            return self.fail(node, "entry reaches past the end of the pack");
+        let offset = pack.index.pack_offset_at_index(node);
+        let end = self.p.ends[i];
+        let Worker {
+            raw,
+            inflater,
+            delta: delta_buf,
+            stats,
+            leaf: leaf_buf,
+            ..
+        } = &mut *worker;
+        let header = pack
+            .entry_bytes(offset, end, true, raw)
+            .and_then(|b| packread::parse_header(b).ok_or_else(|| "malformed entry header".into()));
+        let header = match header {
+            Ok(h) => h,
+            Err(e) => return self.fail(node, &e),
         };
         let duplicate = self.p.duplicate.get(i).copied().unwrap_or(false);
         let blob = self.p.kinds[i] == BLOB;
@@ -700,34 +759,36 @@ impl<'w, 's, 'a, V: Visit> PackWalk<'w, 's, 'a, V> {
             && leaf
             && blob
             && self.stage == Stage::Content
-            && entry.decompressed_size > self.shared.opts.max_blob_size
+            && header.size > self.shared.opts.max_blob_size
         {
             // Nothing is built on it: skipped by its header's size, never inflated.
             self.done[i].store(true, Ordering::Relaxed);
             self.shared.progress.step(1);
             if !duplicate {
-                worker.stats.blobs += 1;
-                worker.stats.skip(Skip::TooLarge.reason());
+                stats.blobs += 1;
+                stats.skip(Skip::TooLarge.reason());
             }
             return None;
         }
-        let Ok(size) = usize::try_from(entry.decompressed_size) else {
+        let input = match pack.entry_bytes(offset, end, false, raw) {
+            Ok(bytes) => bytes.get(header.len..).unwrap_or_default(),
+            Err(e) => return self.fail(node, &e),
+        };
+        let Ok(size) = usize::try_from(header.size) else {
             return self.fail(node, "entry size does not fit in memory");
         };
         // A leaf's bytes are only visited: it reuses the worker's buffer.
         let mut data = if leaf {
-            std::mem::take(&mut worker.leaf)
+            std::mem::take(leaf_buf)
         } else {
             Vec::new()
         };
         let rebuilt = match base {
-            None => inflate(&mut worker.inflater, input, size, &mut data),
-            Some(base) => {
-                inflate(&mut worker.inflater, input, size, &mut worker.delta).and_then(|()| {
-                    delta::apply(&worker.delta, base, &mut data)
-                        .ok_or_else(|| "delta does not apply to its base".to_string())
-                })
-            }
+            None => inflate(inflater, input, size, &mut data),
+            Some(base) => inflate(inflater, input, size, delta_buf).and_then(|()| {
+                delta::apply(delta_buf, base, &mut data)
+                    .ok_or_else(|| "delta does not apply to its base".to_string())
+            }),
         };
         if let Err(message) = rebuilt {
             return self.fail(node, &message);
@@ -939,6 +1000,97 @@ fn walk_loose<V: Visit>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records every object the pass hands over.
+    #[derive(Default)]
+    struct Recorder {
+        seen: Mutex<Vec<(u8, String, Vec<u8>)>>,
+    }
+
+    impl Visit for Recorder {
+        type State = Vec<(u8, String, Vec<u8>)>;
+        fn state(&self) -> Self::State {
+            Vec::new()
+        }
+        fn blob(&self, st: &mut Self::State, id: BlobId, data: &[u8], _: Base<'_>) -> Outcome {
+            st.push((BLOB, id.to_hex(), data.to_vec()));
+            Outcome::default()
+        }
+        fn commit(&self, st: &mut Self::State, id: CommitId, data: &[u8]) {
+            st.push((COMMIT, id.to_hex(), data.to_vec()));
+        }
+        fn tree(&self, st: &mut Self::State, id: TreeId, data: &[u8]) {
+            st.push((TREE, id.to_hex(), data.to_vec()));
+        }
+        fn finish(&self, st: Self::State) {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.extend(st);
+            }
+        }
+    }
+
+    /// Every object of both stages, with the pack mapped or read (`map_limit`).
+    fn pass(git_dir: &Path, map_limit: u64) -> (Vec<(u8, String, Vec<u8>)>, ScanStats) {
+        let repo = gix::open(git_dir).expect("open").into_sync();
+        let db = ObjectDb::open(&git_dir.join("objects"), map_limit);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool");
+        let recorder = Recorder::default();
+        let opts = PassOptions {
+            max_blob_size: u64::MAX,
+            deltas: false,
+        };
+        let progress = Progress::new();
+        let mut stats = db.run(Stage::Content, &repo, opts, &pool, &recorder, &progress);
+        stats.merge(&db.run(Stage::Trees, &repo, opts, &pool, &recorder, &progress));
+        let mut seen = recorder.seen.into_inner().expect("lock");
+        seen.sort();
+        (seen, stats)
+    }
+
+    #[test]
+    fn a_read_pack_gives_the_same_objects_as_a_mapped_one() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .status()
+                .expect("git")
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        // Versions of one file that differ by a line: repacked, they are stored as deltas.
+        let mut text: String = (0..300)
+            .map(|i| format!("line {i} of the file\n"))
+            .collect();
+        for round in 0..6 {
+            text.push_str(&format!("token = \"round {round}\"\n"));
+            std::fs::write(dir.path().join("a.txt"), &text).expect("write");
+            std::fs::write(dir.path().join(format!("n{round}.txt")), "new\n").expect("write");
+            git(&["add", "-A"]);
+            git(&["commit", "-q", "-m", &format!("round {round}")]);
+        }
+        git(&["repack", "-adfq"]);
+        let git_dir = dir.path().join(".git");
+        let (mapped, mapped_stats) = pass(&git_dir, u64::MAX);
+        let (read, read_stats) = pass(&git_dir, 0);
+        let db = ObjectDb::open(&git_dir.join("objects"), 0);
+        let deltas = db.packs[0].bases.iter().filter(|&&b| b < LOST_BASE).count();
+        assert!(deltas >= 5, "the versions are stored as deltas ({deltas})");
+        // 6 commits, 6 trees, 6 versions of a.txt and one blob for every n*.txt.
+        assert_eq!(mapped.len(), 6 + 6 + 7);
+        assert_eq!(mapped, read);
+        assert!(mapped_stats.unreadable.is_empty() && read_stats.unreadable.is_empty());
+        assert!(mapped_stats.notes.is_empty() && read_stats.notes.is_empty());
+    }
 
     #[test]
     fn blobs_are_skipped_for_size_binary_content_and_lfs_pointers() {
