@@ -94,6 +94,48 @@ fn varint(d: &[u8], pos: &mut usize) -> Option<usize> {
     }
 }
 
+/// One delta instruction as stored.
+enum Instruction {
+    /// Copy `len` bytes of the base from `from`.
+    Copy { from: usize, len: usize },
+    /// Insert these bytes of the delta.
+    Insert(Range<usize>),
+}
+
+/// Reads the instruction at `pos` and moves past it; `None` if it is malformed or cut short.
+fn instruction(delta: &[u8], pos: &mut usize) -> Option<Instruction> {
+    let cmd = *delta.get(*pos)?;
+    *pos += 1;
+    if cmd & 0x80 != 0 {
+        // Which offset and size bytes follow is in the command's low seven bits.
+        let mut field = |bytes: std::ops::Range<u32>| -> Option<usize> {
+            let mut v = 0usize;
+            for (k, bit) in bytes.enumerate() {
+                if cmd & (1 << bit) != 0 {
+                    v |= usize::from(*delta.get(*pos)?) << (8 * k);
+                    *pos += 1;
+                }
+            }
+            Some(v)
+        };
+        let from = field(0..4)?;
+        let len = match field(4..7)? {
+            0 => 0x10000,
+            n => n,
+        };
+        Some(Instruction::Copy { from, len })
+    } else if cmd != 0 {
+        let bytes = *pos..*pos + usize::from(cmd);
+        if bytes.end > delta.len() {
+            return None;
+        }
+        *pos = bytes.end;
+        Some(Instruction::Insert(bytes))
+    } else {
+        None
+    }
+}
+
 /// Rebuilds a delta's target from `base` into `out` (cleared first). `None` if the delta is
 /// not a valid delta of `base`, or the memory for its target cannot be had.
 pub(crate) fn apply(delta: &[u8], base: &[u8], out: &mut Vec<u8>) -> Option<()> {
@@ -105,33 +147,9 @@ pub(crate) fn apply(delta: &[u8], base: &[u8], out: &mut Vec<u8>) -> Option<()> 
     out.clear();
     out.try_reserve_exact(target_len).ok()?;
     while pos < delta.len() {
-        let cmd = delta[pos];
-        pos += 1;
-        let piece = if cmd & 0x80 != 0 {
-            let mut off = 0usize;
-            for i in 0..4 {
-                if cmd & (1 << i) != 0 {
-                    off |= usize::from(*delta.get(pos)?) << (8 * i);
-                    pos += 1;
-                }
-            }
-            let mut size = 0usize;
-            for i in 0..3 {
-                if cmd & (0x10 << i) != 0 {
-                    size |= usize::from(*delta.get(pos)?) << (8 * i);
-                    pos += 1;
-                }
-            }
-            if size == 0 {
-                size = 0x10000;
-            }
-            base.get(off..off.checked_add(size)?)?
-        } else if cmd != 0 {
-            let piece = delta.get(pos..pos + usize::from(cmd))?;
-            pos += piece.len();
-            piece
-        } else {
-            return None;
+        let piece = match instruction(delta, &mut pos)? {
+            Instruction::Copy { from, len } => base.get(from..from.checked_add(len)?)?,
+            Instruction::Insert(bytes) => &delta[bytes],
         };
         if out.len() + piece.len() > target_len {
             return None;
@@ -153,50 +171,25 @@ pub(crate) fn parse(delta: &[u8], target_len: usize, ops: &mut Vec<Op>) -> Optio
     }
     let mut at = 0usize;
     while pos < delta.len() {
-        let cmd = delta[pos];
-        pos += 1;
-        if cmd & 0x80 != 0 {
-            let mut off = 0usize;
-            for i in 0..4 {
-                if cmd & (1 << i) != 0 {
-                    off |= usize::from(*delta.get(pos)?) << (8 * i);
-                    pos += 1;
+        let op = match instruction(delta, &mut pos)? {
+            Instruction::Copy { from, len } => {
+                if from.checked_add(len)? > base_len {
+                    return None;
+                }
+                Op {
+                    at,
+                    len,
+                    from: Some(from),
                 }
             }
-            let mut size = 0usize;
-            for i in 0..3 {
-                if cmd & (0x10 << i) != 0 {
-                    size |= usize::from(*delta.get(pos)?) << (8 * i);
-                    pos += 1;
-                }
-            }
-            if size == 0 {
-                size = 0x10000;
-            }
-            if off.checked_add(size)? > base_len {
-                return None;
-            }
-            ops.push(Op {
+            Instruction::Insert(bytes) => Op {
                 at,
-                len: size,
-                from: Some(off),
-            });
-            at += size;
-        } else if cmd != 0 {
-            let size = usize::from(cmd);
-            if pos + size > delta.len() {
-                return None;
-            }
-            ops.push(Op {
-                at,
-                len: size,
+                len: bytes.len(),
                 from: None,
-            });
-            pos += size;
-            at += size;
-        } else {
-            return None;
-        }
+            },
+        };
+        at += op.len;
+        ops.push(op);
     }
     (at == target_len).then_some(base_len)
 }

@@ -73,6 +73,8 @@ mod range;
 mod repo;
 mod staged;
 mod stats;
+#[cfg(test)]
+mod testgit;
 mod trees;
 mod view;
 mod walk;

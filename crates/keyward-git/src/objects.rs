@@ -1053,19 +1053,7 @@ mod tests {
     #[test]
     fn a_read_pack_gives_the_same_objects_as_a_mapped_one() {
         let dir = tempfile::TempDir::new().expect("tempdir");
-        let git = |args: &[&str]| {
-            let ok = std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@example.com")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@example.com")
-                .status()
-                .expect("git")
-                .success();
-            assert!(ok, "git {args:?}");
-        };
+        let git = |args: &[&str]| crate::testgit::git(dir.path(), args);
         git(&["init", "-q"]);
         // Versions of one file that differ by a line: repacked, they are stored as deltas.
         let mut text: String = (0..300)

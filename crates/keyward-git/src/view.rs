@@ -102,8 +102,6 @@ impl ProjectView for TreeView {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use keyward_core::ProjectView;
 
     use crate::repo::Repository;
@@ -111,19 +109,7 @@ mod tests {
     #[test]
     fn lists_and_reads_the_head_tree() {
         let dir = tempfile::TempDir::new().expect("tempdir");
-        let git = |args: &[&str]| {
-            let ok = Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@example.com")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@example.com")
-                .status()
-                .expect("git")
-                .success();
-            assert!(ok, "git {args:?}");
-        };
+        let git = |args: &[&str]| crate::testgit::git(dir.path(), args);
         git(&["init", "-q"]);
         std::fs::create_dir_all(dir.path().join("web/src")).expect("mkdir");
         std::fs::write(
