@@ -171,11 +171,15 @@ impl<'scope> Rules<'scope> {
         }
     }
 
-    /// Lets the building thread end on its own if nobody asked for the rules. The built
-    /// rules are not freed: the process ends right after, and freeing hundreds of compiled
-    /// rules would be wasted time.
+    /// Waits for the building thread if nobody asked for the rules (the scope would wait
+    /// for it anyway, and a panic there must not become the hook's). The built rules are
+    /// not freed: the process ends right after, and freeing hundreds of compiled rules would
+    /// be wasted time.
     fn finish(self) {
-        drop(self.building);
+        let handle = self.building.into_inner().ok().flatten();
+        if let Some(Ok(Ok(matcher))) = handle.map(std::thread::ScopedJoinHandle::join) {
+            std::mem::forget(matcher);
+        }
         if let Some(Ok(matcher)) = self.built.into_inner() {
             std::mem::forget(matcher);
         }

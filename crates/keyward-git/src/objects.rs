@@ -501,7 +501,9 @@ fn entry_table(p: &Pack) -> (Vec<u8>, Vec<u32>, Vec<u64>) {
     let mut ends = vec![0u64; n as usize];
     let trailer = p.data.pack_end() as u64;
     for (k, &(_, i)) in by_offset.iter().enumerate() {
-        ends[i as usize] = by_offset.get(k + 1).map_or(trailer, |&(o, _)| o);
+        ends[i as usize] = by_offset
+            .get(k + 1)
+            .map_or(trailer, |&(o, _)| o.min(trailer));
     }
     let mut kinds = vec![UNKNOWN; n as usize];
     let mut bases = vec![LOST_BASE; n as usize];
@@ -564,26 +566,36 @@ fn walk_pack<V: Visit>(
 ) {
     let n = p.pack.index.num_objects() as usize;
     let done: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
-    if let Err(message) = traverse(p, stage, &done, shared) {
-        let left: Vec<u32> = (0..n as u32)
-            .filter(|&i| {
-                stage.wants(p.kinds[i as usize]) && !done[i as usize].load(Ordering::Relaxed)
-            })
-            .collect();
-        if let Ok(mut stats) = shared.stats.lock() {
-            stats.notes.push(format!(
-                "pack {}: delta-tree walk failed ({message}); reading its {} remaining objects one by one",
-                p.pack.data.path().display(),
-                left.len()
-            ));
-        }
-        let ids: Vec<gix::ObjectId> = left
-            .into_iter()
-            .filter(|&i| !p.duplicate.get(i as usize).copied().unwrap_or(false))
-            .map(|i| p.pack.index.oid_at_index(i).to_owned())
-            .collect();
-        read_one_by_one(&ids, stage, shared, || Odb(odb.to_thread_local()));
+    let walked = traverse(p, stage, &done, shared);
+    // What the walk did not reach: after a failure, and entries no root leads to (a delta
+    // whose base is missing or unreadable, a loop of ref deltas). An entry whose type is
+    // unknown may be of either stage's kind: the object database tells.
+    let left: Vec<u32> = (0..n as u32)
+        .filter(|&i| {
+            let kind = p.kinds[i as usize];
+            (stage.wants(kind) || kind == UNKNOWN) && !done[i as usize].load(Ordering::Relaxed)
+        })
+        .collect();
+    if left.is_empty() {
+        return;
     }
+    let why = match walked {
+        Err(message) => format!("delta-tree walk failed ({message})"),
+        Ok(()) => "not reachable through its delta trees (a missing or unreadable base)".into(),
+    };
+    if let Ok(mut stats) = shared.stats.lock() {
+        stats.notes.push(format!(
+            "pack {}: {why}; reading its {} remaining objects one by one",
+            p.pack.data.path().display(),
+            left.len()
+        ));
+    }
+    let ids: Vec<gix::ObjectId> = left
+        .into_iter()
+        .filter(|&i| !p.duplicate.get(i as usize).copied().unwrap_or(false))
+        .map(|i| p.pack.index.oid_at_index(i).to_owned())
+        .collect();
+    read_one_by_one(&ids, stage, shared, || Odb(odb.to_thread_local()));
 }
 
 /// The entries of one pack that a stage wants, as a forest: each delta under its base.
@@ -835,6 +847,14 @@ fn inflate(
     size: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
+    // Deflate expands at most about 1032:1: a larger size is a corrupt header, refused
+    // before any memory is committed for it.
+    if size > input.len().saturating_mul(1032).saturating_add(64) {
+        return Err(format!(
+            "entry header says {size} bytes, more than its {} compressed bytes can hold",
+            input.len()
+        ));
+    }
     out.clear();
     out.try_reserve_exact(size)
         .map_err(|_| format!("cannot allocate {size} bytes for the entry"))?;
@@ -1050,12 +1070,11 @@ mod tests {
         (seen, stats)
     }
 
-    #[test]
-    fn a_read_pack_gives_the_same_objects_as_a_mapped_one() {
+    /// A repository with six versions of one file, repacked so that they are deltas.
+    fn repacked() -> tempfile::TempDir {
         let dir = tempfile::TempDir::new().expect("tempdir");
         let git = |args: &[&str]| crate::testgit::git(dir.path(), args);
         git(&["init", "-q"]);
-        // Versions of one file that differ by a line: repacked, they are stored as deltas.
         let mut text: String = (0..300)
             .map(|i| format!("line {i} of the file\n"))
             .collect();
@@ -1067,6 +1086,45 @@ mod tests {
             git(&["commit", "-q", "-m", &format!("round {round}")]);
         }
         git(&["repack", "-adfq"]);
+        dir
+    }
+
+    #[test]
+    fn entries_below_an_unreadable_base_are_read_one_by_one_and_named() {
+        let dir = repacked();
+        let git_dir = dir.path().join(".git");
+        let db = ObjectDb::open(&git_dir.join("objects"), u64::MAX);
+        let p = &db.packs[0];
+        let base = (0..p.bases.len())
+            .find(|&i| p.kinds[i] == BLOB && p.bases.contains(&(i as u32)))
+            .expect("a blob that is a delta base");
+        let offset = p.pack.index.pack_offset_at_index(base as u32) as usize;
+        let path = p.pack.data.path().to_path_buf();
+        drop(db);
+        // Type 5 is reserved: the base's header no longer parses.
+        let mut bytes = std::fs::read(&path).expect("read pack");
+        bytes[offset] = (bytes[offset] & 0x8f) | (5 << 4);
+        let mut perms = std::fs::metadata(&path).expect("meta").permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&path, perms).expect("chmod");
+        std::fs::write(&path, &bytes).expect("write pack");
+        for limit in [u64::MAX, 0] {
+            let (seen, stats) = pass(&git_dir, limit);
+            // Every object is either handed over or named as unreadable: the base, and the
+            // deltas built on it.
+            assert!(stats.unreadable.iter().any(|u| u.id == {
+                let db = ObjectDb::open(&git_dir.join("objects"), limit);
+                db.packs[0].pack.index.oid_at_index(base as u32).to_string()
+            }));
+            assert_eq!(seen.len() + stats.unreadable.len(), 6 + 6 + 7, "{limit}");
+            assert!(!stats.notes.is_empty(), "the fallback is noted");
+        }
+    }
+
+    #[test]
+    fn a_read_pack_gives_the_same_objects_as_a_mapped_one() {
+        let dir = repacked();
         let git_dir = dir.path().join(".git");
         let (mapped, mapped_stats) = pass(&git_dir, u64::MAX);
         let (read, read_stats) = pass(&git_dir, 0);

@@ -127,14 +127,22 @@ impl<'f> HeaderReader<'f> {
     pub(crate) fn at(&mut self, offset: u64, end: u64) -> Option<&[u8]> {
         let want = end.min(offset + MAX_HEADER as u64);
         let have = self.start + self.buf.len() as u64;
+        if want < offset {
+            return None;
+        }
         if offset < self.start || want > have {
             self.buf.resize(CHUNK, 0);
-            let n = read_at(self.file, &mut self.buf, offset).ok()?;
-            self.buf.truncate(n);
             self.start = offset;
+            match read_at(self.file, &mut self.buf, offset) {
+                Ok(n) => self.buf.truncate(n),
+                Err(_) => {
+                    self.buf.clear();
+                    return None;
+                }
+            }
         }
         let from = usize::try_from(offset - self.start).ok()?;
-        let to = usize::try_from(want - self.start).ok()?;
+        let to = usize::try_from(want.checked_sub(self.start)?).ok()?;
         self.buf.get(from..to)
     }
 }
