@@ -180,27 +180,33 @@ fn base64_regions(
             i += 1;
             continue;
         }
-        let s = i;
-        while i < hay.len() && b64(i) {
-            i += 1;
-        }
-        let mut e = i;
-        while e < hay.len() && e - i < 2 && hay[e] == b'=' {
-            e += 1;
-        }
-        if i - s >= min
-            && let Some(bytes) = base64_decode(&hay[s..i])
-            && looks_like_text(&bytes)
-        {
-            out.push(Decoded {
-                start: s,
-                end: e,
-                bytes,
-            });
-        }
-        i = e.max(i);
+        i = take_run(hay, i, min, out);
     }
     *done = (*done).max(i);
+}
+
+/// Takes the base64 run that starts at `s` (and up to two `=` of padding after it): decoded
+/// into `out` when it is at least `min` long and decodes to text. Returns where it ends.
+fn take_run(hay: &[u8], s: usize, min: usize, out: &mut Vec<Decoded>) -> usize {
+    let mut i = s;
+    while i < hay.len() && BASE64[hay[i] as usize] {
+        i += 1;
+    }
+    let mut e = i;
+    while e < hay.len() && e - i < 2 && hay[e] == b'=' {
+        e += 1;
+    }
+    if i - s >= min
+        && let Some(bytes) = base64_decode(&hay[s..i])
+        && looks_like_text(&bytes)
+    {
+        out.push(Decoded {
+            start: s,
+            end: e,
+            bytes,
+        });
+    }
+    e.max(i)
 }
 
 /// Decodes base64 (standard or URL-safe, padding optional); `None` on a bad length.
@@ -444,7 +450,7 @@ mod tests {
             .collect()
     }
 
-    /// The byte-by-byte search that `base64_regions` must agree with.
+    /// The byte-by-byte search for run starts that `base64_regions` must agree with.
     fn base64_reference(
         hay: &[u8],
         window: std::ops::Range<usize>,
@@ -462,25 +468,7 @@ mod tests {
                 i += 1;
                 continue;
             }
-            let s = i;
-            while i < hay.len() && BASE64[hay[i] as usize] {
-                i += 1;
-            }
-            let mut e = i;
-            while e < hay.len() && e - i < 2 && hay[e] == b'=' {
-                e += 1;
-            }
-            if i - s >= min
-                && let Some(bytes) = base64_decode(&hay[s..i])
-                && looks_like_text(&bytes)
-            {
-                out.push(Decoded {
-                    start: s,
-                    end: e,
-                    bytes,
-                });
-            }
-            i = e.max(i);
+            i = take_run(hay, i, min, out);
         }
         *done = (*done).max(i);
     }
