@@ -798,9 +798,31 @@ fn key_body(seed: u64, lines: usize) -> String {
     out
 }
 
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A history made for deltas: a long file edited many times, where secrets arrive in
 /// inserted lines, survive in copied ones, appear when a prefix is deleted in front of a
-/// token, and a private key block is edited in its middle.
+/// token, a private key block is edited in its middle (farther from its first line than
+/// the short rules reach), and an encoded token is added to a Kubernetes Secret kilobytes
+/// after the keyword that starts decoding.
 fn delta_history(repo: &Repo) -> Vec<(String, String)> {
     let filler = |from: usize, to: usize| -> String {
         (from..to)
@@ -810,8 +832,17 @@ fn delta_history(repo: &Repo) -> Vec<(String, String)> {
     let pem = |seed: u64| {
         format!(
             "-----BEGIN RSA PRIVATE KEY-----\n{}-----END RSA PRIVATE KEY-----\n",
-            key_body(seed, 24)
+            key_body(seed, 48)
         )
+    };
+    let secret = |extra: &str| {
+        let values: String = (0..60)
+            .map(|i| {
+                let value = format!("value number {i} of the configuration");
+                format!("  k{i:02}: {}\n", base64(value.as_bytes()))
+            })
+            .collect();
+        format!("apiVersion: v1\nkind: Secret\ndata:\n{values}{extra}")
     };
     let mut commits = Vec::new();
     let mut note = |what: &str, id: String| commits.push((what.to_string(), id));
@@ -821,6 +852,7 @@ fn delta_history(repo: &Repo) -> Vec<(String, String)> {
         "keys/deploy.pem",
         &format!("# deploy key\n{}", filler(0, 40)),
     );
+    repo.write("deploy/secret.yaml", &secret(""));
     note("base", repo.commit("base"));
     repo.write("conf/app.cfg", &format!("{head}token = \"{T1}\"\n{tail}"));
     note("t1", repo.commit("add T1"));
@@ -848,12 +880,20 @@ fn delta_history(repo: &Repo) -> Vec<(String, String)> {
     );
     note("pem", repo.commit("add key"));
     // The same key block with one line changed in its middle: a new key.
-    let edited = pem(7).replacen(&key_body(7, 24)[640..704], &key_body(99, 1)[..64], 1);
+    let edited = pem(7).replacen(&key_body(7, 48)[1950..2014], &key_body(99, 1)[..64], 1);
     repo.write(
         "keys/deploy.pem",
         &format!("# deploy key\n{edited}{}", filler(0, 40)),
     );
     note("pem2", repo.commit("rotate part of the key"));
+    let encoded = format!("  gh: {}\n", base64(T4.as_bytes()));
+    repo.write("deploy/secret.yaml", &secret(&encoded));
+    note("b64", repo.commit("add an encoded token"));
+    repo.write(
+        "deploy/secret.yaml",
+        &secret(&format!("{encoded}  more: eA==\n")),
+    );
+    repo.commit("one more value");
     repo.write("conf/app.cfg", &format!("{head}{tail}T3 = {T3}\n"));
     note("t3", repo.commit("remove T1 and T2, add T3"));
     for i in 0..4 {
@@ -887,6 +927,7 @@ fn pack_aware_and_exhaustive_agree_on_a_repacked_history() {
         .filter(|f| f["rule"] == "pem-rsa-private-key")
         .collect();
     assert_eq!(keys.len(), 2, "{:#}", run.json);
+    assert_eq!(run.finding(T4)["commit"], at("b64").expect("b64").as_str());
     let windowed: u64 = run
         .stderr
         .split("keyward: ")

@@ -47,7 +47,7 @@ pub use filter::{Filters, FiltersSpec, WordLike, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
 pub use glob::{Glob, GlobList};
 pub use jwt::{JwtInfo, JwtKind, decode_jwt};
-pub use matcher::{Matcher, Scratch};
+pub use matcher::{Matcher, Regions, Scratch};
 pub use remediation::RemediationSpec;
 pub use revocation::{ClientAuth, RevocationEndpoint};
 pub use rule::{

@@ -27,7 +27,7 @@ use crate::entropy;
 use crate::error::Error;
 use crate::finding::{Finding, Secret, locate};
 use crate::kwdfa::LaneHits;
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Joined, Prefilter};
 use crate::rule::{Rule, RuleSet};
 
 /// The compiled matcher, built once and shared read-only by all threads.
@@ -52,6 +52,10 @@ pub struct Scratch {
     candidates: Vec<Finding>,
     regions: Vec<Decoded>,
     lanes: LaneHits,
+    /// Ranges of a restricted scan, joined for the keyword search.
+    joined: Joined,
+    /// Keyword hits of the tracked triggers, from the last top-level scan.
+    tracked: Vec<(u32, Range<usize>)>,
     /// For matching decoded text, one level down.
     nested: Option<Box<Scratch>>,
 }
@@ -60,6 +64,12 @@ impl Scratch {
     /// An empty scratch space; it grows to fit the matcher it is used with.
     pub fn new() -> Scratch {
         Scratch::default()
+    }
+
+    /// The tracked keyword hits of the last [`Matcher::scan_regions_into`]: trigger and
+    /// keyword span, in order of end.
+    pub fn tracked(&self) -> &[(u32, Range<usize>)] {
+        &self.tracked
     }
 
     fn prepare(&mut self, triggers: usize) {
@@ -121,9 +131,39 @@ impl Matcher {
 
     /// Like [`Matcher::scan`], appending to `out`.
     pub fn scan_into(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<Finding>) {
+        self.scan_regions_into(hay, None, &[], scratch, out);
+    }
+
+    /// How a finding of `rule` over `span` (found by decoding when `encoded`) ranks when it
+    /// overlaps another: the higher one is kept, as [`Matcher::scan`] does.
+    pub fn rank(&self, rule: usize, encoded: bool, span: &Range<usize>) -> impl Ord + use<> {
+        rank_of(rule, encoded, span.len(), self.rules())
+    }
+
+    /// How many triggers the keyword hits start: the rules (numbered as in
+    /// [`Matcher::rules`]), then the decoders' triggers (numbered on from there).
+    pub fn trigger_count(&self) -> usize {
+        self.rules().len() + self.inner.rules.decoders().triggers.len()
+    }
+
+    /// Like [`Matcher::scan_into`], but every keyword hit of a trigger `t` with `track[t]`
+    /// set is kept, in order of end, for [`Scratch::tracked`]; and with `regions`, only
+    /// some keyword hits start rule windows (see [`Regions`]). The rules and decoders then
+    /// run on `hay` exactly as for a whole scan, so a finding has the same bytes around it
+    /// whichever way it was found.
+    pub fn scan_regions_into(
+        &self,
+        hay: &[u8],
+        regions: Option<Regions<'_>>,
+        track: &[bool],
+        scratch: &mut Scratch,
+        out: &mut Vec<Finding>,
+    ) {
         let decoders = self.inner.rules.decoders();
         let mut budget = decoders.budget();
-        let mut candidates = self.candidates(hay, scratch, decoders.depth(), &mut budget);
+        scratch.tracked.clear();
+        let top = Top { regions, track };
+        let mut candidates = self.candidates(hay, scratch, decoders.depth(), &mut budget, top);
         let first = out.len();
         remove_overlaps(&mut candidates, self.rules(), out);
         locate(hay, &mut out[first..]);
@@ -138,6 +178,7 @@ impl Matcher {
         scratch: &mut Scratch,
         depth: usize,
         budget: &mut usize,
+        top: Top<'_>,
     ) -> Vec<Finding> {
         let Some(prefilter) = &self.inner.prefilter else {
             return Vec::new();
@@ -145,7 +186,7 @@ impl Matcher {
         let rules = self.rules().len();
         let triggers = self.inner.rules.decoders().triggers.as_slice();
         scratch.prepare(rules + triggers.len());
-        collect_windows(prefilter, hay, scratch);
+        collect_windows(prefilter, &self.inner.rules, hay, top, scratch);
         if scratch.touched.is_empty() {
             return Vec::new();
         }
@@ -175,7 +216,8 @@ impl Matcher {
                     }
                     *budget -= region.bytes.len();
                     let nested = scratch.nested.get_or_insert_with(Default::default);
-                    let inner = self.candidates(&region.bytes, nested, depth - 1, budget);
+                    let inner =
+                        self.candidates(&region.bytes, nested, depth - 1, budget, Top::default());
                     found.extend(inner.into_iter().map(|f| Finding {
                         span: region.start..region.end,
                         match_span: region.start..region.end,
@@ -237,32 +279,107 @@ impl Matcher {
     }
 }
 
-/// Records, per rule, the merged windows around every keyword hit.
-fn collect_windows(prefilter: &Prefilter, hay: &[u8], scratch: &mut Scratch) {
+/// Which keyword hits start rule windows in [`Matcher::scan_regions_into`].
+#[derive(Debug, Clone, Copy)]
+pub struct Regions<'a> {
+    /// Sorted, disjoint ranges of the input: the hits of untracked triggers found inside
+    /// them count. Hits of tracked triggers are found there too (and kept in
+    /// [`Scratch::tracked`]) but start no window.
+    pub ranges: &'a [Range<usize>],
+    /// The hits of tracked triggers that do count: trigger and keyword span, each
+    /// trigger's in order of end (as a whole scan finds them).
+    pub hits: &'a [(u32, Range<usize>)],
+}
+
+/// Which keyword hits of a top-level scan count, and which are kept.
+#[derive(Debug, Clone, Copy, Default)]
+struct Top<'a> {
+    /// Only some hits count (all when `None`).
+    regions: Option<Regions<'a>>,
+    /// Per trigger: keep its hits in [`Scratch::tracked`].
+    track: &'a [bool],
+}
+
+/// Records, per rule, the merged windows around every keyword hit that counts.
+fn collect_windows(
+    prefilter: &Prefilter,
+    rules: &RuleSet,
+    hay: &[u8],
+    top: Top<'_>,
+    scratch: &mut Scratch,
+) {
     let Scratch {
         windows,
         touched,
         lanes,
+        tracked,
+        joined,
         ..
     } = scratch;
-    prefilter.for_each_hit(hay, lanes, |triggers, hit_start, hit_end| {
+    let len = hay.len();
+    let restricted = top.regions.is_some();
+    let mut hit = |triggers: &[crate::prefilter::Trigger], hit_start: usize, hit_end: usize| {
         for t in triggers {
-            let start = hit_start.saturating_sub(t.before);
-            let end = hit_end.saturating_add(t.after).min(hay.len());
-            let list = &mut windows[t.rule as usize];
-            match list.last_mut() {
-                Some(last) if start <= last.end => {
-                    last.start = last.start.min(start);
-                    last.end = last.end.max(end);
-                }
-                Some(_) => list.push(start..end),
-                None => {
-                    touched.push(t.rule);
-                    list.push(start..end);
-                }
+            let tracked_here = top.track.get(t.rule as usize) == Some(&true);
+            if tracked_here {
+                tracked.push((t.rule, hit_start..hit_end));
+            }
+            if !(restricted && tracked_here) {
+                add_window(
+                    t.rule,
+                    t.before,
+                    t.after,
+                    hit_start..hit_end,
+                    len,
+                    windows,
+                    touched,
+                );
             }
         }
-    });
+    };
+    match top.regions {
+        None => prefilter.for_each_hit(hay, lanes, &mut hit),
+        Some(r) => prefilter.for_each_hit_in(hay, r.ranges, joined, lanes, &mut hit),
+    }
+    if let Some(r) = top.regions {
+        let n = rules.rules().len();
+        for (t, hit) in r.hits {
+            let w = match rules.rules().get(*t as usize) {
+                Some(rule) => rule.window(),
+                None => match rules.decoders().triggers.get(*t as usize - n) {
+                    Some(trigger) => trigger.window,
+                    None => continue,
+                },
+            };
+            add_window(*t, w.before, w.after, hit.clone(), len, windows, touched);
+        }
+    }
+}
+
+/// Adds the window of one keyword hit to its trigger's list.
+fn add_window(
+    rule: u32,
+    before: usize,
+    after: usize,
+    hit: Range<usize>,
+    len: usize,
+    windows: &mut [Vec<Range<usize>>],
+    touched: &mut Vec<u32>,
+) {
+    let start = hit.start.saturating_sub(before);
+    let end = hit.end.saturating_add(after).min(len);
+    let list = &mut windows[rule as usize];
+    match list.last_mut() {
+        Some(last) if start <= last.end => {
+            last.start = last.start.min(start);
+            last.end = last.end.max(end);
+        }
+        Some(_) => list.push(start..end),
+        None => {
+            touched.push(rule);
+            list.push(start..end);
+        }
+    }
 }
 
 /// The secret's span: the named group, or the first group after group 0 that matched.
@@ -320,14 +437,18 @@ type Rank = (
 );
 
 fn rank(f: &Finding, rules: &[Rule]) -> Rank {
-    let rule = &rules[f.rule];
+    rank_of(f.rule, f.encoding.is_some(), f.span.len(), rules)
+}
+
+fn rank_of(r: usize, encoded: bool, len: usize, rules: &[Rule]) -> Rank {
+    let rule = &rules[r];
     (
         rule.spec.only_in.is_empty(),
         !rule.spec.generic,
         rule.confidence(),
-        f.encoding.is_none(),
-        f.span.len(),
-        std::cmp::Reverse(f.rule),
+        !encoded,
+        len,
+        std::cmp::Reverse(r),
     )
 }
 

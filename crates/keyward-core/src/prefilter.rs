@@ -31,6 +31,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
+use std::ops::Range;
+
 use crate::kwdfa::{KeywordDfa, LaneHits};
 use crate::rule::{Rule, Window};
 
@@ -67,6 +69,14 @@ const BRUTE_MAX_TOTAL: u64 = 64 << 10;
 /// sets up a finder per keyword whatever the input's size, so a hundred thousand tiny files
 /// must not each pay that (at most 64 inputs are searched this way).
 const BRUTE_MIN_COST: u64 = 1 << 10;
+
+/// Ranges of an input joined into one, reused between searches.
+#[derive(Debug, Default)]
+pub(crate) struct Joined {
+    bytes: Vec<u8>,
+    /// Per range: where it starts in `bytes`, and in the input.
+    starts: Vec<(usize, usize)>,
+}
 
 /// One rule to run around a keyword hit, and how far around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +119,9 @@ struct Automaton {
     /// Per minimal keyword: the longer keywords found through it.
     extensions: Vec<Vec<Extension>>,
     dfa: KeywordDfa,
+    /// A byte in no keyword (either case): reading it returns the automaton to its start,
+    /// so ranges joined with it are searched as one input without a hit across a join.
+    separator: Option<u8>,
 }
 
 impl Prefilter {
@@ -182,6 +195,52 @@ impl Prefilter {
             Some(auto) => auto.search(hay, lanes, f),
             None => self.brute_force(hay, f),
         }
+    }
+
+    /// Like [`Prefilter::for_each_hit`] over each of `ranges` (sorted, disjoint) of `hay`,
+    /// with positions in `hay`. Short ranges are joined into one input in `joined` (a
+    /// byte no keyword contains between them), so the search runs in lanes over them all.
+    pub fn for_each_hit_in(
+        &self,
+        hay: &[u8],
+        ranges: &[Range<usize>],
+        joined: &mut Joined,
+        lanes: &mut LaneHits,
+        mut f: impl FnMut(&[Trigger], usize, usize),
+    ) {
+        let clamp = |r: &Range<usize>| r.start.min(hay.len())..r.end.min(hay.len());
+        let separator = self.automaton().and_then(|a| a.separator);
+        let (Some(separator), Some(auto)) = (separator, self.automaton()) else {
+            for r in ranges {
+                let r = clamp(r);
+                self.for_each_hit(&hay[r.clone()], lanes, |t, s, e| {
+                    f(t, r.start + s, r.start + e)
+                });
+            }
+            return;
+        };
+        let Joined { bytes, starts } = joined;
+        bytes.clear();
+        starts.clear();
+        for r in ranges {
+            let r = clamp(r);
+            if !bytes.is_empty() {
+                bytes.push(separator);
+            }
+            starts.push((bytes.len(), r.start));
+            bytes.extend_from_slice(&hay[r]);
+        }
+        self.scanned
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        // Hits come in order of end, so the range of each is found by walking forward.
+        let mut at = 0;
+        auto.search(bytes, lanes, |t, s, e| {
+            while at + 1 < starts.len() && starts[at + 1].0 < e {
+                at += 1;
+            }
+            let (joined_start, start) = starts[at];
+            f(t, s - joined_start + start, e - joined_start + start);
+        });
     }
 
     /// Every keyword, one after the other, over a lowercased copy: for small inputs, before
@@ -289,11 +348,16 @@ impl Automaton {
             });
         }
         let dfa = KeywordDfa::new(&keywords);
+        let separator = (0..=u8::MAX).find(|&b| {
+            let lower = b.to_ascii_lowercase();
+            !all.iter().any(|(k, _)| k.as_bytes().contains(&lower))
+        });
         Ok(Automaton {
             keywords,
             triggers,
             extensions,
             dfa,
+            separator,
         })
     }
 
@@ -397,6 +461,53 @@ mod tests {
         expected.sort_unstable();
         for tier in [Tier::Brute, Tier::Dfa] {
             assert_eq!(hits(set, hay, tier), expected, "{tier:?} on {hay:?}");
+        }
+    }
+
+    #[test]
+    fn joined_ranges_find_exactly_the_hits_inside_each_range() {
+        let set = rules(&[
+            ("a", &["tok", "token_x"]),
+            ("b", &["ken", "sec"]),
+            ("c", &["_k"]),
+        ]);
+        let p = Prefilter::new(set.rules(), &[])
+            .expect("build")
+            .expect("keywords");
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let alphabet = b"tokenTOKsc_x\0";
+        for round in 0..40 {
+            let len = [300, 9000, 20_000][round % 3];
+            let hay: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let text = String::from_utf8(hay.clone()).expect("ascii");
+            let mut ranges = Vec::new();
+            let mut at = next(50);
+            while at < len {
+                let end = (at + 1 + next(700)).min(len);
+                ranges.push(at..end);
+                at = end + 1 + next(300);
+            }
+            let mut expected: Vec<(u32, usize, usize)> = brute(&set, &text)
+                .into_iter()
+                .filter(|&(_, s, e)| ranges.iter().any(|r| r.start <= s && e <= r.end))
+                .collect();
+            expected.sort_unstable();
+            let mut got = Vec::new();
+            p.for_each_hit_in(
+                &hay,
+                &ranges,
+                &mut Joined::default(),
+                &mut LaneHits::default(),
+                |ts, s, e| got.extend(ts.iter().map(|t| (t.rule, s, e))),
+            );
+            got.sort_unstable();
+            assert_eq!(got, expected, "round {round}");
         }
     }
 

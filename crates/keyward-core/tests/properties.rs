@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use keyward_core::{Matcher, RuleSet, Scratch};
+use keyward_core::{Matcher, Regions, RuleSet, Scratch};
 use proptest::prelude::*;
 
 fn matcher() -> &'static Matcher {
@@ -49,6 +49,42 @@ proptest! {
         for f in found {
             prop_assert!(f.span.end <= bytes.len() && f.span.start < f.span.end);
             prop_assert!(f.line >= 1 && f.column >= 1);
+        }
+    }
+
+    #[test]
+    fn a_region_scan_over_everything_is_a_whole_scan_and_tracks_hits(text in keyword_soup()) {
+        let m = matcher();
+        let bytes = text.as_bytes();
+        let key = |found: &[keyward_core::Finding]| -> Vec<_> {
+            found.iter().map(|f| (f.rule, f.span.clone(), f.match_span.clone(), f.line)).collect()
+        };
+        let whole = key(&m.scan(bytes, &mut Scratch::new()));
+        // Track every trigger: a whole scan still windows their hits, and reports them all.
+        let track = vec![true; m.trigger_count()];
+        let mut scratch = Scratch::new();
+        let mut tracked_whole = Vec::new();
+        m.scan_regions_into(bytes, None, &track, &mut scratch, &mut tracked_whole);
+        prop_assert_eq!(&whole, &key(&tracked_whole));
+        let hits = scratch.tracked().to_vec();
+        // A region scan of everything with every tracked hit given back finds the same.
+        let ranges = [0..bytes.len()];
+        let regions = Regions { ranges: &ranges, hits: &hits };
+        let mut again = Vec::new();
+        m.scan_regions_into(bytes, Some(regions), &track, &mut scratch, &mut again);
+        prop_assert_eq!(&whole, &key(&again));
+        // Nothing tracked, regions cut in two around a point: only findings whose keyword
+        // could lie in neither part may be missing, and nothing is invented.
+        let cut = bytes.len() / 2;
+        let ranges = [0..cut, cut..bytes.len()];
+        let regions = Regions { ranges: &ranges, hits: &[] };
+        let mut split = Vec::new();
+        m.scan_regions_into(bytes, Some(regions), &[], &mut scratch, &mut split);
+        for f in &split {
+            let overlaps = |w: &&(usize, std::ops::Range<usize>, std::ops::Range<usize>, usize)| {
+                w.1.start < f.span.end && f.span.start < w.1.end
+            };
+            prop_assert!(whole.iter().any(|w| overlaps(&w)), "invented: {:?}", f.span);
         }
     }
 

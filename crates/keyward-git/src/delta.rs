@@ -3,40 +3,46 @@
 //! A blob stored as a delta of another is its base's bytes, copied in runs, with literal
 //! bytes inserted between them. Only the bytes near an *event* can hold a finding its base
 //! does not: an insert, a join of two copies that were not adjacent in the base, or a blob
-//! edge where the base went on. So such a blob is matched only in windows around its events,
-//! and the base's findings whose surroundings were copied whole are carried over.
+//! edge where the base went on. So the base's findings whose surroundings were copied whole
+//! are carried over, and the rules run only where an event could change what they find.
 //!
 //! # Why that gives the same findings as matching the whole blob
 //!
-//! A finding depends on the bytes within its rule's *reach* (the keyword window plus the
-//! longest keyword) of its match. Rules are split by reach at [`SHORT_REACH`]:
+//! A finding depends on the bytes within its trigger's *reach* (the keyword window plus the
+//! longest keyword) of its match: its keyword lies there, and so does every byte its regex
+//! and filters look at. The matcher is run on the whole rebuilt blob, but only some keyword
+//! hits start rule windows (`Matcher::scan_regions_into`); the windows, regexes, decoders and
+//! filters are then exactly those of a whole scan. Triggers are split by reach at
+//! [`SHORT_REACH`]:
 //!
-//! - a short-reach finding whose match ± reach lies in one copy is the base's, carried;
-//!   otherwise an event lies within reach of it, so the window around that event (± three
-//!   times the largest short reach, widened to whole lines) holds its match with a full
-//!   reach of context on both sides, and matching the window finds it. Window findings
-//!   closer than that to a window edge (other than the blob's own edges) are dropped: they
-//!   lack context, and if real they are found from another window or carried. Decoded
-//!   findings of short-reach decoder triggers count as short, with the triggers' reach; a
-//!   base's decoded finding that is only partly copied makes the blob be matched whole.
-//! - long-reach rules (private-key blocks, the decoder of base64 documents) are never matched
-//!   in a window. Their keyword positions are tracked like findings; when one lies within twice its
-//!   reach of an event, or a long-reach finding of the base is only partly copied, the whole
-//!   blob is matched instead.
+//! - a finding whose match ± reach lies in one copy is the base's, carried. Any other has an
+//!   event within its reach, and its keyword within its reach of the match: for a short
+//!   trigger, the keyword search over each event ± two short reaches (the *regions*) finds it.
+//! - the keywords of long triggers (private-key blocks, base64 documents, rules with wide
+//!   windows) are tracked instead: a blob's record lists all of them, the delta's are its
+//!   base's that were copied whole plus the new ones, which touch an event and so lie in the
+//!   regions. Each long trigger's hits are grouped as the matcher merges their windows, and
+//!   every group whose window comes within the trigger's reach of an event starts its
+//!   windows again, so those findings are recomputed with the same windows as a whole scan.
+//! - a decoded finding counts with the largest decoder reach; a base's decoded finding that
+//!   is only partly copied makes the blob be matched whole (which trigger decoded it is not
+//!   kept). A decoded run can be longer than any reach: an edit inside a long run, farther
+//!   than two short reaches from the short trigger's keyword that started it, is not seen.
+//! - found and carried findings are merged as the matcher removes overlaps (the better
+//!   finding of two overlapping ones is kept).
 //!
 //! The base's findings are complete by induction: roots of a delta tree, and every blob whose
-//! base was not matched (skipped as binary, too large, or unreadable), are matched whole.
+//! base was not matched (skipped as binary, too large, or unreadable), are matched whole, as
+//! is a delta whose regions cover nine tenths of it.
 
 use std::ops::Range;
 
-use aho_corasick::AhoCorasick;
-use keyward_core::{Matcher, Scratch, Secret};
+use keyward_core::{Matcher, Regions, Scratch, Secret};
 
-/// Rules whose reach is at most this many bytes are matched in windows; the others only
-/// when a blob is matched whole.
-pub(crate) const SHORT_REACH: usize = 1024;
-/// How far a window is widened to reach a line boundary, each way.
-const LINE_WIDEN: usize = 2048;
+/// Triggers whose reach is at most this many bytes are looked for around each event; the
+/// keywords of the others are tracked from base to delta. (Most rules reach less; 450
+/// bytes made the regions of curl's deltas a third smaller than 1,024 did.)
+pub(crate) const SHORT_REACH: usize = 450;
 /// A blob with more findings than this is not used as a base (its children are matched whole).
 const MAX_HITS: usize = 4096;
 
@@ -58,8 +64,9 @@ pub(crate) struct Hit {
 #[derive(Debug, Default)]
 pub(crate) struct Record {
     pub hits: Vec<Hit>,
-    /// (keyword position, its reach).
-    pub long: Vec<(Range<usize>, usize)>,
+    /// Every keyword hit of the long-reach triggers: trigger and keyword span, in order of
+    /// end.
+    pub long: Vec<(u32, Range<usize>)>,
 }
 
 impl Record {
@@ -197,16 +204,17 @@ pub(crate) fn parse(delta: &[u8], target_len: usize, ops: &mut Vec<Op>) -> Optio
 /// The matcher with what the delta pass needs to know about its rules' reach.
 pub(crate) struct DeltaMatcher<'m> {
     matcher: &'m Matcher,
-    /// Per rule: its reach, in bytes.
+    /// Per trigger (the rules, then the decoders' triggers): its reach, in bytes.
     reach: Vec<usize>,
+    /// Per trigger: its reach exceeds [`SHORT_REACH`], so its keywords are tracked.
+    long: Vec<bool>,
+    /// Per trigger: its window (bytes before and after a keyword).
+    windows: Vec<(usize, usize)>,
     /// The reach of a decoded finding (the widest short-reach decoder trigger's; a finding
-    /// of a long-reach trigger is never matched in a window, see `long`).
+    /// of a long-reach trigger is never looked for around events, see `long`).
     decoded_reach: usize,
-    /// The largest reach below [`SHORT_REACH`].
+    /// The largest reach up to [`SHORT_REACH`].
     short: usize,
-    /// The keywords of long-reach rules and of decoder triggers, with their reach.
-    long: Option<AhoCorasick>,
-    long_reach: Vec<usize>,
 }
 
 fn reach_of(keywords: &[String], before: usize, after: usize) -> usize {
@@ -216,57 +224,28 @@ fn reach_of(keywords: &[String], before: usize, after: usize) -> usize {
 impl<'m> DeltaMatcher<'m> {
     /// Reads the rules' keyword windows.
     pub(crate) fn new(matcher: &'m Matcher) -> DeltaMatcher<'m> {
-        let mut reach = Vec::new();
-        let mut short = 0;
-        let mut long_words: Vec<(String, usize)> = Vec::new();
+        let mut reach = Vec::with_capacity(matcher.trigger_count());
+        let mut windows = Vec::with_capacity(matcher.trigger_count());
         for rule in matcher.rules() {
             let w = rule.window();
-            let r = reach_of(&rule.spec.keywords, w.before, w.after);
-            reach.push(r);
-            if r <= SHORT_REACH {
-                short = short.max(r);
-            } else {
-                long_words.extend(rule.spec.keywords.iter().map(|k| (k.to_lowercase(), r)));
-            }
+            reach.push(reach_of(&rule.spec.keywords, w.before, w.after));
+            windows.push((w.before, w.after));
         }
-        // Decoder triggers of short reach are windowed like short rules; the others are
-        // long-reach keywords.
-        let mut decoded_reach = 0;
+        let rules = reach.len();
         for t in &matcher.rule_set().decoders().triggers {
-            let r = reach_of(&t.keywords, t.window.before, t.window.after);
-            if r <= SHORT_REACH {
-                decoded_reach = decoded_reach.max(r);
-                short = short.max(r);
-            } else {
-                long_words.extend(t.keywords.iter().map(|k| (k.to_lowercase(), r)));
-            }
+            reach.push(reach_of(&t.keywords, t.window.before, t.window.after));
+            windows.push((t.window.before, t.window.after));
         }
-        // One entry per keyword, with its largest reach.
-        long_words.sort();
-        let mut merged: Vec<(String, usize)> = Vec::new();
-        for (k, r) in long_words {
-            match merged.last_mut() {
-                Some((last, lr)) if *last == k => *lr = (*lr).max(r),
-                _ => merged.push((k, r)),
-            }
-        }
-        let long = if merged.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .build(merged.iter().map(|(k, _)| k.as_bytes()))
-                .ok()
-        };
+        let long: Vec<bool> = reach.iter().map(|&r| r > SHORT_REACH).collect();
+        let short = reach.iter().copied().filter(|&r| r <= SHORT_REACH).max();
+        let decoded_reach = reach[rules..].iter().copied().max().unwrap_or(0);
         DeltaMatcher {
             matcher,
             reach,
-            decoded_reach,
-            short,
             long,
-            long_reach: merged.into_iter().map(|(_, r)| r).collect(),
+            windows,
+            decoded_reach,
+            short: short.unwrap_or(0),
         }
     }
 
@@ -278,59 +257,42 @@ impl<'m> DeltaMatcher<'m> {
         }
     }
 
-    fn is_long(&self, h: &Hit) -> bool {
-        h.encoded || self.hit_reach(h) > SHORT_REACH
-    }
-
-    /// Long-reach keyword positions in `data[range]`, in blob coordinates.
-    fn long_keywords(
-        &self,
-        data: &[u8],
-        range: Range<usize>,
-        out: &mut Vec<(Range<usize>, usize)>,
-    ) {
-        let Some(ac) = &self.long else {
-            return;
-        };
-        let base = range.start;
-        for m in ac.find_overlapping_iter(&data[range]) {
-            out.push((
-                base + m.start()..base + m.end(),
-                self.long_reach[m.pattern().as_usize()],
-            ));
-        }
+    /// Runs the matcher over `data` (keywords only as `regions` says, when given) and turns
+    /// its findings into hits.
+    fn run(&self, data: &[u8], regions: Option<Regions<'_>>, scratch: &mut Scratch) -> Vec<Hit> {
+        let mut findings = Vec::new();
+        self.matcher
+            .scan_regions_into(data, regions, &self.long, scratch, &mut findings);
+        findings
+            .into_iter()
+            .map(|f| Hit {
+                rule: f.rule,
+                secret: f.secret,
+                span: f.span,
+                match_span: f.match_span,
+                encoded: f.encoding.is_some(),
+            })
+            .collect()
     }
 
     /// Matches a whole blob. `record`: also list its hits and long keywords for its deltas.
     pub(crate) fn whole(&self, data: &[u8], scratch: &mut Scratch, record: bool) -> Matched {
-        let findings = self.matcher.scan(data, scratch);
-        let mut out = Matched {
-            hits: findings
-                .into_iter()
-                .map(|f| Hit {
-                    rule: f.rule,
-                    secret: f.secret,
-                    span: f.span,
-                    match_span: f.match_span,
-                    encoded: f.encoding.is_some(),
-                })
-                .collect(),
-            record: None,
+        let hits = self.run(data, None, scratch);
+        let record = record.then(|| Record {
+            hits: hits.clone(),
+            long: scratch.tracked().to_vec(),
+        });
+        Matched {
+            hits,
+            record,
             windowed: None,
-        };
-        if record {
-            let mut long = Vec::new();
-            self.long_keywords(data, 0..data.len(), &mut long);
-            out.record = Some(Record {
-                hits: out.hits.clone(),
-                long,
-            });
         }
-        out
     }
 
     /// Matches a blob stored as a delta (`ops`) of a base of `base_len` bytes whose record is
-    /// `base`. Falls back to [`DeltaMatcher::whole`] where windows cannot be trusted.
+    /// `base`: the base's findings whose surroundings were copied whole are carried over,
+    /// and the rules run only where an event could have changed what they find. Falls back
+    /// to [`DeltaMatcher::whole`] where that cannot be trusted.
     pub(crate) fn delta(
         &self,
         data: &[u8],
@@ -340,102 +302,186 @@ impl<'m> DeltaMatcher<'m> {
         scratch: &mut Scratch,
     ) -> Matched {
         let len = data.len();
-        let events = events(ops, base_len, len);
+        let ops = join_copies(ops);
+        let events = events(&ops, base_len, len);
+        let near_event = |lo: usize, hi: usize| events.iter().any(|e| e.start <= hi && lo <= e.end);
         // Carry the base's hits whose surroundings were copied whole.
+        let mut at = Vec::new();
         let mut carried: Vec<Hit> = Vec::new();
         for h in &base.hits {
             let r = self.hit_reach(h);
             let need = h.match_span.start.min(h.span.start).saturating_sub(r)
                 ..(h.match_span.end.max(h.span.end) + r).min(base_len);
-            let mut partial = false;
-            for op in ops {
-                let Some(from) = op.from else { continue };
-                let (lo, hi) = (from, from + op.len);
-                if lo <= need.start && need.end <= hi {
-                    let shift = |x: usize| x - from + op.at;
-                    carried.push(Hit {
-                        span: shift(h.span.start)..shift(h.span.end),
-                        match_span: shift(h.match_span.start)..shift(h.match_span.end),
-                        ..h.clone()
-                    });
-                } else if lo < need.end && need.start < hi {
-                    partial = true;
-                }
-            }
-            if partial && self.is_long(h) {
+            if !copied_to(&ops, &need, &mut at) && h.encoded {
+                // Where a decoded region went, and which trigger found it, is not known.
                 return self.whole(data, scratch, true);
             }
-        }
-        // Long-reach keywords: copied ones, and any in the windows.
-        let windows = windows(&events, self.short, data);
-        let window_bytes: usize = windows.iter().map(|w| w.len()).sum();
-        if window_bytes * 4 >= len * 3 {
-            return self.whole(data, scratch, true);
-        }
-        let mut long: Vec<(Range<usize>, usize)> = Vec::new();
-        for (k, r) in &base.long {
-            for op in ops {
-                let Some(from) = op.from else { continue };
-                if from <= k.start && k.end <= from + op.len {
-                    long.push((k.start - from + op.at..k.end - from + op.at, *r));
-                }
+            for &at in &at {
+                let shift = |x: usize| x - need.start + at;
+                carried.push(Hit {
+                    span: shift(h.span.start)..shift(h.span.end),
+                    match_span: shift(h.match_span.start)..shift(h.match_span.end),
+                    ..h.clone()
+                });
             }
         }
-        for w in &windows {
-            self.long_keywords(data, w.clone(), &mut long);
+        // A new finding of a short-reach rule has an event within its reach, and its keyword
+        // lies within its reach of the finding: look for keywords two short reaches around
+        // each event.
+        let regions = regions(&events, 2 * self.short, len);
+        let region_bytes: usize = regions.iter().map(|w| w.len()).sum();
+        if region_bytes * 10 >= len * 9 {
+            return self.whole(data, scratch, true);
         }
-        long.sort_by_key(|(k, r)| (k.start, k.end, *r));
-        long.dedup();
-        let near_event = |k: &Range<usize>, r: usize| {
-            let (lo, hi) = (k.start.saturating_sub(2 * r), k.end.saturating_add(2 * r));
-            events.iter().any(|e| e.start <= hi && lo <= e.end)
+        // Every long-reach keyword of the blob: the base's that were copied whole, and the
+        // new ones, which touch an event and so lie in the regions (found by this scan).
+        let mut long: Vec<(u32, Range<usize>)> = Vec::with_capacity(base.long.len());
+        for (t, k) in &base.long {
+            copied_to(&ops, k, &mut at);
+            long.extend(at.iter().map(|&at| (*t, at..at + k.len())));
+        }
+        let first = self.long_hits_near(&long, &events, len);
+        let inject = Regions {
+            ranges: &regions,
+            hits: &first,
         };
-        if long.iter().any(|(k, r)| near_event(k, *r)) {
-            return self.whole(data, scratch, true);
-        }
-        // Short-reach rules in the windows.
-        let margin = self.short;
-        let mut found: Vec<Hit> = Vec::new();
-        for w in &windows {
-            for f in self.matcher.scan(&data[w.clone()], scratch) {
-                if f.encoding.is_none() && self.reach.get(f.rule).is_none_or(|&r| r > SHORT_REACH) {
-                    continue;
-                }
-                let (ms, me) = (
-                    w.start + f.match_span.start.min(f.span.start),
-                    w.start + f.match_span.end.max(f.span.end),
-                );
-                let left_ok = w.start == 0 || ms >= w.start + margin;
-                let right_ok = w.end == len || me + margin <= w.end;
-                if left_ok && right_ok {
-                    found.push(Hit {
-                        rule: f.rule,
-                        secret: f.secret,
-                        span: w.start + f.span.start..w.start + f.span.end,
-                        match_span: w.start + f.match_span.start..w.start + f.match_span.end,
-                        encoded: f.encoding.is_some(),
-                    });
-                }
+        let found = self.run(data, Some(inject), scratch);
+        let new_long = scratch.tracked().to_vec();
+        let mut found = found;
+        if !new_long.is_empty() {
+            // Now that every long keyword is known: run again if more of them count.
+            long.extend(new_long);
+            long.sort_by_key(|(t, k)| (k.end, k.start, *t));
+            long.dedup();
+            let near = self.long_hits_near(&long, &events, len);
+            if near != first {
+                let inject = Regions {
+                    ranges: &regions,
+                    hits: &near,
+                };
+                found = self.run(data, Some(inject), scratch);
             }
         }
-        let mut hits = found.clone();
-        for c in carried {
-            let same = |h: &Hit| h.rule == c.rule && h.span == c.span;
-            let overlaps = |h: &Hit| h.span.start < c.span.end && c.span.start < h.span.end;
-            if !found.iter().any(|h| same(h) || overlaps(h)) && !hits.iter().any(same) {
-                hits.push(c);
-            }
-        }
-        hits.sort_by_key(|h| (h.span.start, h.span.end, h.rule));
+        // Keep what an event could have changed; the rest is the base's, carried.
+        let found: Vec<Hit> = found
+            .into_iter()
+            .filter(|h| {
+                let r = self.hit_reach(h);
+                let lo = h.match_span.start.min(h.span.start).saturating_sub(r);
+                let hi = h.match_span.end.max(h.span.end).saturating_add(r);
+                near_event(lo, hi)
+            })
+            .collect();
+        let hits = self.keep_best(found, carried);
         Matched {
             record: Some(Record {
                 hits: hits.clone(),
                 long,
             }),
             hits,
-            windowed: Some(window_bytes as u64),
+            windowed: Some(region_bytes as u64),
         }
     }
+
+    /// The hits found around events and those carried from the base, as one scan of the
+    /// blob would keep them: sorted by position, a hit overlapping a better one dropped.
+    fn keep_best(&self, found: Vec<Hit>, carried: Vec<Hit>) -> Vec<Hit> {
+        let mut all = found;
+        all.extend(carried);
+        all.sort_by_key(|h| (h.span.start, h.span.end, h.rule, h.encoded));
+        all.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.encoded == b.encoded);
+        let rank = |h: &Hit| self.matcher.rank(h.rule, h.encoded, &h.span);
+        let mut out: Vec<Hit> = Vec::with_capacity(all.len());
+        for h in all {
+            let mut from = out.len();
+            while from > 0 && out[from - 1].span.end > h.span.start {
+                from -= 1;
+            }
+            if out[from..].iter().all(|k| rank(&h) > rank(k)) {
+                out.truncate(from);
+                out.push(h);
+            }
+        }
+        out
+    }
+
+    /// The long-reach keyword hits (all of the blob's, in order of end) that must count:
+    /// those of each trigger's merged windows that come within the trigger's reach of an
+    /// event. The other windows are as in the base, so their findings were carried.
+    fn long_hits_near(
+        &self,
+        long: &[(u32, Range<usize>)],
+        events: &[Range<usize>],
+        len: usize,
+    ) -> Vec<(u32, Range<usize>)> {
+        let near = |lo: usize, hi: usize| events.iter().any(|e| e.start <= hi && lo <= e.end);
+        let mut out = Vec::new();
+        let mut triggers: Vec<u32> = long.iter().map(|(t, _)| *t).collect();
+        triggers.sort_unstable();
+        triggers.dedup();
+        for t in triggers {
+            let (before, after) = self.windows[t as usize];
+            let r = self.reach[t as usize];
+            // Group the trigger's hits as the matcher merges their windows.
+            let mut group: Vec<(u32, Range<usize>)> = Vec::new();
+            let mut window = 0..0;
+            let mut flush = |group: &mut Vec<(u32, Range<usize>)>, w: &Range<usize>| {
+                if !group.is_empty() && near(w.start.saturating_sub(r), w.end.saturating_add(r)) {
+                    out.append(group);
+                }
+                group.clear();
+            };
+            for (_, k) in long.iter().filter(|(x, _)| *x == t) {
+                let start = k.start.saturating_sub(before);
+                let end = k.end.saturating_add(after).min(len);
+                if !group.is_empty() && start <= window.end {
+                    window.start = window.start.min(start);
+                    window.end = window.end.max(end);
+                } else {
+                    flush(&mut group, &window);
+                    window = start..end;
+                }
+                group.push((t, k.clone()));
+            }
+            flush(&mut group, &window);
+        }
+        out.sort_by_key(|(t, k)| (k.end, k.start, *t));
+        out
+    }
+}
+
+/// The delta's instructions with each run of copies that are adjacent in the base as well
+/// joined into one copy.
+fn join_copies(ops: &[Op]) -> Vec<Op> {
+    let mut out: Vec<Op> = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let Some(last) = out.last_mut()
+            && let (Some(lf), Some(f)) = (last.from, op.from)
+            && lf + last.len == f
+            && last.at + last.len == op.at
+        {
+            last.len += op.len;
+            continue;
+        }
+        out.push(*op);
+    }
+    out
+}
+
+/// Where the base's bytes `range` landed in the target, once for each copy that took all
+/// of them; false when some copy took only part of them.
+fn copied_to(ops: &[Op], range: &Range<usize>, out: &mut Vec<usize>) -> bool {
+    out.clear();
+    let mut whole = true;
+    for op in ops {
+        let Some(from) = op.from else { continue };
+        if from <= range.start && range.end <= from + op.len {
+            out.push(range.start - from + op.at);
+        } else if from < range.end && range.start < from + op.len {
+            whole = false;
+        }
+    }
+    whole
 }
 
 /// What matching one blob gave.
@@ -502,19 +548,12 @@ fn events(ops: &[Op], base_len: usize, len: usize) -> Vec<Range<usize>> {
     out
 }
 
-/// The windows to match: each event widened by three short reaches, then to line boundaries
-/// (at most [`LINE_WIDEN`] further each way), merged.
-fn windows(events: &[Range<usize>], short: usize, data: &[u8]) -> Vec<Range<usize>> {
-    let len = data.len();
-    let widen = 3 * short;
+/// The ranges to look for keywords in: each event widened by `widen` each way, merged.
+fn regions(events: &[Range<usize>], widen: usize, len: usize) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
     for e in events {
-        let mut start = e.start.saturating_sub(widen);
-        let mut end = (e.end + widen).min(len);
-        let floor = start.saturating_sub(LINE_WIDEN);
-        start = memchr::memrchr(b'\n', &data[floor..start]).map_or(floor, |i| floor + i + 1);
-        let ceil = (end + LINE_WIDEN).min(len);
-        end = memchr::memchr(b'\n', &data[end..ceil]).map_or(ceil, |i| end + i + 1);
+        let start = e.start.saturating_sub(widen);
+        let end = e.end.saturating_add(widen).min(len);
         match out.last_mut() {
             Some(last) if start <= last.end => last.end = last.end.max(end),
             _ => out.push(start..end),
@@ -676,11 +715,10 @@ mod tests {
     }
 
     #[test]
-    fn windows_widen_to_lines_and_merge() {
-        let data = b"aaaa\nbbbb\ncccc\ndddd\n";
-        assert_eq!(windows(&[7..7], 0, data), [5..10]);
-        assert_eq!(windows(&[7..7, 12..12], 0, data), [5..15]);
-        assert_eq!(windows(&[7..7], 1, data), [0..15]);
+    fn regions_widen_and_merge() {
+        assert_eq!(regions(&[7..7], 2, 20), [5..9]);
+        assert_eq!(regions(&[7..7, 12..13], 3, 20), [4..16]);
+        assert_eq!(regions(&[1..2, 18..20], 4, 20), [0..6, 14..20]);
         assert_eq!(line_column("ab\ncd\u{e9}f".as_bytes(), 7), (2, 4));
     }
 }
