@@ -304,7 +304,8 @@ impl<'m> DeltaMatcher<'m> {
         let len = data.len();
         let ops = join_copies(ops);
         let events = events(&ops, base_len, len);
-        let near_event = |lo: usize, hi: usize| events.iter().any(|e| e.start <= hi && lo <= e.end);
+        let near_event = |lo: usize, hi: usize| near(&events, lo, hi);
+        let copies = Copies::new(&ops);
         // Carry the base's hits whose surroundings were copied whole.
         let mut at = Vec::new();
         let mut carried: Vec<Hit> = Vec::new();
@@ -312,7 +313,7 @@ impl<'m> DeltaMatcher<'m> {
             let r = self.hit_reach(h);
             let need = h.match_span.start.min(h.span.start).saturating_sub(r)
                 ..(h.match_span.end.max(h.span.end) + r).min(base_len);
-            if !copied_to(&ops, &need, &mut at) && h.encoded {
+            if !copies.find(&need, &mut at) && h.encoded {
                 // Where a decoded region went, and which trigger found it, is not known.
                 return self.whole(data, scratch, true);
             }
@@ -337,9 +338,10 @@ impl<'m> DeltaMatcher<'m> {
         // new ones, which touch an event and so lie in the regions (found by this scan).
         let mut long: Vec<(u32, Range<usize>)> = Vec::with_capacity(base.long.len());
         for (t, k) in &base.long {
-            copied_to(&ops, k, &mut at);
+            copies.find(k, &mut at);
             long.extend(at.iter().map(|&at| (*t, at..at + k.len())));
         }
+        long.sort_by_key(|(t, k)| (k.end, k.start, *t));
         let first = self.long_hits_near(&long, &events, len);
         let inject = Regions {
             ranges: &regions,
@@ -414,36 +416,45 @@ impl<'m> DeltaMatcher<'m> {
         events: &[Range<usize>],
         len: usize,
     ) -> Vec<(u32, Range<usize>)> {
-        let near = |lo: usize, hi: usize| events.iter().any(|e| e.start <= hi && lo <= e.end);
+        let mut by_trigger = long.to_vec();
+        by_trigger.sort_by_key(|(t, k)| (*t, k.end, k.start));
         let mut out = Vec::new();
-        let mut triggers: Vec<u32> = long.iter().map(|(t, _)| *t).collect();
-        triggers.sort_unstable();
-        triggers.dedup();
-        for t in triggers {
-            let (before, after) = self.windows[t as usize];
-            let r = self.reach[t as usize];
-            // Group the trigger's hits as the matcher merges their windows.
-            let mut group: Vec<(u32, Range<usize>)> = Vec::new();
-            let mut window = 0..0;
-            let mut flush = |group: &mut Vec<(u32, Range<usize>)>, w: &Range<usize>| {
-                if !group.is_empty() && near(w.start.saturating_sub(r), w.end.saturating_add(r)) {
-                    out.append(group);
-                }
-                group.clear();
+        // Each trigger's hits grouped as the matcher merges their windows.
+        let mut group_from = 0;
+        let mut window = 0..0;
+        for i in 0..=by_trigger.len() {
+            let hit = by_trigger.get(i).map(|(t, k)| {
+                let (before, after) = self.windows[*t as usize];
+                (
+                    *t,
+                    k.start.saturating_sub(before)..k.end.saturating_add(after).min(len),
+                )
+            });
+            let same_group = match (&hit, by_trigger.get(group_from)) {
+                (Some((t, w)), Some((gt, _))) => i > group_from && t == gt && w.start <= window.end,
+                _ => false,
             };
-            for (_, k) in long.iter().filter(|(x, _)| *x == t) {
-                let start = k.start.saturating_sub(before);
-                let end = k.end.saturating_add(after).min(len);
-                if !group.is_empty() && start <= window.end {
-                    window.start = window.start.min(start);
-                    window.end = window.end.max(end);
-                } else {
-                    flush(&mut group, &window);
-                    window = start..end;
+            if same_group {
+                if let Some((_, w)) = &hit {
+                    window.start = window.start.min(w.start);
+                    window.end = window.end.max(w.end);
                 }
-                group.push((t, k.clone()));
+                continue;
             }
-            flush(&mut group, &window);
+            if i > group_from {
+                let r = self.reach[by_trigger[group_from].0 as usize];
+                if near(
+                    events,
+                    window.start.saturating_sub(r),
+                    window.end.saturating_add(r),
+                ) {
+                    out.extend_from_slice(&by_trigger[group_from..i]);
+                }
+            }
+            group_from = i;
+            if let Some((_, w)) = hit {
+                window = w;
+            }
         }
         out.sort_by_key(|(t, k)| (k.end, k.start, *t));
         out
@@ -468,20 +479,59 @@ fn join_copies(ops: &[Op]) -> Vec<Op> {
     out
 }
 
-/// Where the base's bytes `range` landed in the target, once for each copy that took all
-/// of them; false when some copy took only part of them.
-fn copied_to(ops: &[Op], range: &Range<usize>, out: &mut Vec<usize>) -> bool {
-    out.clear();
-    let mut whole = true;
-    for op in ops {
-        let Some(from) = op.from else { continue };
-        if from <= range.start && range.end <= from + op.len {
-            out.push(range.start - from + op.at);
-        } else if from < range.end && range.start < from + op.len {
-            whole = false;
-        }
+/// Whether an event lies in `lo..=hi` (`events` in order, as [`events`] gives them).
+fn near(events: &[Range<usize>], lo: usize, hi: usize) -> bool {
+    let i = events.partition_point(|e| e.end < lo);
+    events.get(i).is_some_and(|e| e.start <= hi)
+}
+
+/// A delta's copies, ordered by where they read the base, to find where base bytes went.
+struct Copies {
+    /// (base start, base end, target start), by base start.
+    by_base: Vec<(usize, usize, usize)>,
+    /// The largest base end among `by_base[..=i]`.
+    max_end: Vec<usize>,
+}
+
+impl Copies {
+    fn new(ops: &[Op]) -> Copies {
+        let mut by_base: Vec<(usize, usize, usize)> = ops
+            .iter()
+            .filter_map(|op| op.from.map(|f| (f, f + op.len, op.at)))
+            .collect();
+        by_base.sort_unstable();
+        let max_end = by_base
+            .iter()
+            .scan(0, |m, c| {
+                *m = (*m).max(c.1);
+                Some(*m)
+            })
+            .collect();
+        Copies { by_base, max_end }
     }
-    whole
+
+    /// Where the base's bytes `range` landed in the target, once for each copy that took all
+    /// of them; false when some copy took only part of them.
+    fn find(&self, range: &Range<usize>, out: &mut Vec<usize>) -> bool {
+        out.clear();
+        let mut whole = true;
+        let mut j = self
+            .by_base
+            .partition_point(|c| c.0 < range.end.max(range.start + 1));
+        while j > 0 && self.max_end[j - 1] > range.start {
+            j -= 1;
+            let (from, end, at) = self.by_base[j];
+            if end <= range.start {
+                continue;
+            }
+            if from <= range.start && range.end <= end {
+                out.push(range.start - from + at);
+            } else {
+                whole = false;
+            }
+        }
+        whole
+    }
 }
 
 /// What matching one blob gave.
@@ -673,6 +723,50 @@ mod tests {
             None,
             "longer than its target size"
         );
+    }
+
+    #[test]
+    fn copies_and_events_are_found_as_a_linear_search_finds_them() {
+        let mut seed = 3u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..200 {
+            let mut ops = Vec::new();
+            let mut at = 0;
+            for _ in 0..1 + next(12) {
+                let len = 1 + next(40);
+                let from = (next(3) > 0).then(|| next(200));
+                ops.push(Op { at, len, from });
+                at += len;
+            }
+            let copies = Copies::new(&ops);
+            let events = events(&ops, 240, at);
+            let mut got = Vec::new();
+            for _ in 0..50 {
+                let start = next(240);
+                let range = start..start + 1 + next(30);
+                let mut expected = Vec::new();
+                let mut whole = true;
+                for op in &ops {
+                    let Some(from) = op.from else { continue };
+                    if from <= range.start && range.end <= from + op.len {
+                        expected.push(range.start - from + op.at);
+                    } else if from < range.end && range.start < from + op.len {
+                        whole = false;
+                    }
+                }
+                assert_eq!(copies.find(&range, &mut got), whole, "{ops:?} {range:?}");
+                got.sort_unstable();
+                assert_eq!(got, expected, "{ops:?} {range:?}");
+                let (lo, hi) = (range.start, range.end);
+                let linear = events.iter().any(|e| e.start <= hi && lo <= e.end);
+                assert_eq!(near(&events, lo, hi), linear, "{events:?} {lo}..={hi}");
+            }
+        }
     }
 
     #[test]
