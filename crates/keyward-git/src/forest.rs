@@ -465,6 +465,37 @@ mod tests {
     }
 
     #[test]
+    fn wide_trees_among_many_narrow_ones_are_kept_whole_in_one_pass() {
+        let secret = BlobId::from_bytes([7; 20]);
+        let (root, w, s, filler) = (id(1), id(2), id(4), id(6));
+        // root: { w } — w: 64 fillers and s — s: { key: secret }, plus enough unrelated
+        // trees that w's 65 subtree entries fit the first pass's budget for wide trees.
+        let mut trees = vec![
+            (TreeId::from_bytes(root), tree(&[("40000", "w", w)])),
+            (
+                TreeId::from_bytes(w),
+                wide(NARROW, filler, &[("40000", "s", s)]),
+            ),
+            (TreeId::from_bytes(s), tree(&[("100644", "key", [7; 20])])),
+            (
+                TreeId::from_bytes(filler),
+                tree(&[("100644", "other", [8; 20])]),
+            ),
+        ];
+        let unrelated = (NARROW + 1).div_ceil(super::build::WIDE_PER_TREE);
+        for i in 0..unrelated {
+            let mut other = [0u8; 20];
+            other[..8].copy_from_slice(&(1000 + i as u64).to_be_bytes());
+            trees.push((TreeId::from_bytes(other), tree(&[("100644", "x", [9; 20])])));
+        }
+        let listed = Listed(trees);
+        let ids = listed.0.iter().map(|(t, _)| *t).collect();
+        let (forest, _, passes) = build(&listed, ids, vec![secret]);
+        assert_eq!(passes, 1, "the wide tree was kept whole by the survey");
+        assert_eq!(paths(&forest, root), [("w/s/key".to_string(), 0)]);
+    }
+
+    #[test]
     fn wide_trees_are_climbed_level_by_level_and_missing_subtrees_kept() {
         let secret = BlobId::from_bytes([7; 20]);
         let (root, w, w2, s, s2, filler, missing) =

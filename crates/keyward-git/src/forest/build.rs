@@ -9,7 +9,9 @@
 //! 1. The first pass keeps each *narrow* tree (at most [`NARROW`] subtrees) whole: its
 //!    subtrees and its blobs of interest. Of a *wide* tree it keeps only the blobs of
 //!    interest, and adds its subtrees' ids to one set of distinct ids, which grows with the
-//!    number of trees, not with their entries.
+//!    number of trees, not with their entries. (Wide trees are kept whole too while a small
+//!    budget of entries lasts, see [`WIDE_PER_TREE`]: where they are few, that spares the
+//!    passes below.)
 //! 2. Relevance spreads upward through the narrow trees in memory. When trees that some wide
 //!    tree holds become relevant, one more pass keeps, of each wide tree, the entries that
 //!    name them; what that makes relevant spreads again. Each such pass climbs one level of
@@ -23,6 +25,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{BLOB, Entry, Forest, IdBuild, prefix};
 use crate::delta::Outcome;
@@ -34,6 +37,15 @@ use crate::stats::ScanStats;
 
 /// A tree with more subtrees than this is *wide*: the first pass does not keep its subtrees.
 pub(super) const NARROW: usize = 64;
+/// Subtree entries of wide trees the first pass keeps whole all the same, as narrow ones,
+/// while they last: then the wide trees need no pass of their own. Keeping an entry costs
+/// more than a pass reading it, so this is worth it only while wide trees hold few of the
+/// entries: at most this many per tree of the repository (git/git: 0.7 million in wide
+/// trees, 4 per tree, and one pass instead of two saves a fifth of the tree time; the
+/// synthetic repository: 5.1 million, 88 per tree, and keeping them was slower)…
+pub(super) const WIDE_PER_TREE: usize = 8;
+/// …and at most this many in all (12 bytes each).
+pub(super) const WIDE_BUDGET: usize = 8 << 20;
 /// Passes that climb one level of wide trees each, before the last pass keeps them whole.
 pub(super) const MAX_CLIMBS: usize = 16;
 /// In a chunk's entries, a subtree is named by its number (looked up once, by the workers),
@@ -200,6 +212,8 @@ impl<'a> Known<'a> {
 struct Survey<'a> {
     known: &'a Known<'a>,
     chunks: Mutex<Vec<Chunk>>,
+    /// Subtree entries of wide trees that may still be kept whole, as narrow ones are.
+    wide_budget: AtomicUsize,
 }
 
 /// A climbing pass: of each wide tree, the subtree entries naming a tree in `pending` (every
@@ -242,27 +256,13 @@ impl Visit for Survey<'_> {
             return;
         };
         let start = chunk.entries.len();
-        let mut wide = false;
         chunk.held.clear();
         chunk.held_names.clear();
         for e in parse::tree(data) {
             match e.kind {
                 EntryKind::Tree => {
-                    let p = prefix(&e.id);
-                    if wide {
-                        chunk.wide_child(p);
-                    } else if chunk.held.len() == NARROW {
-                        wide = true;
-                        let held = std::mem::take(&mut chunk.held);
-                        for &(_, q) in &held {
-                            chunk.wide_child(q);
-                        }
-                        chunk.held = held;
-                        chunk.wide_child(p);
-                    } else {
-                        chunk.held_names.extend_from_slice(e.name);
-                        chunk.held.push((chunk.held_names.len(), p));
-                    }
+                    chunk.held_names.extend_from_slice(e.name);
+                    chunk.held.push((chunk.held_names.len(), prefix(&e.id)));
                 }
                 EntryKind::Blob => {
                     if let Some(&b) = self.known.interest.get(&BlobId::from_bytes(e.id)) {
@@ -274,9 +274,15 @@ impl Visit for Survey<'_> {
                 }
             }
         }
-        if wide {
-            chunk.wide.push(me);
-        } else {
+        let subtrees = chunk.held.len();
+        let whole = subtrees <= NARROW
+            || self
+                .wide_budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(subtrees)
+                })
+                .is_ok();
+        if whole {
             let (held, names) = (
                 std::mem::take(&mut chunk.held),
                 std::mem::take(&mut chunk.held_names),
@@ -288,6 +294,13 @@ impl Visit for Survey<'_> {
                 from = to;
             }
             (chunk.held, chunk.held_names) = (held, names);
+        } else {
+            chunk.wide.push(me);
+            let held = std::mem::take(&mut chunk.held);
+            for &(_, q) in &held {
+                chunk.wide_child(q);
+            }
+            chunk.held = held;
         }
         chunk.close(me, start);
     }
@@ -379,6 +392,7 @@ pub(crate) fn build<S: TreeSource>(
     let survey = Survey {
         known: &known,
         chunks: Mutex::default(),
+        wide_budget: AtomicUsize::new((WIDE_PER_TREE * n).min(WIDE_BUDGET)),
     };
     let stats = source.each_tree(&survey, true);
     let mut first = survey
