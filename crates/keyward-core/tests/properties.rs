@@ -68,8 +68,8 @@ proptest! {
         prop_assert_eq!(&whole, &key(&tracked_whole));
         let hits = scratch.tracked().to_vec();
         // A region scan of everything with every tracked hit given back finds the same.
-        let ranges = [0..bytes.len()];
-        let regions = Regions { ranges: &ranges, hits: &hits };
+        let everything = 0..bytes.len();
+        let regions = Regions { ranges: std::slice::from_ref(&everything), hits: &hits };
         let mut again = Vec::new();
         m.scan_regions_into(bytes, Some(regions), &track, &mut scratch, &mut again);
         prop_assert_eq!(&whole, &key(&again));
