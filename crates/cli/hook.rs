@@ -134,7 +134,10 @@ pub fn run(cmd: HookCommand) -> Result<Outcome> {
     };
     let fail_open = common.fail_open || settings.config.fail_open;
     let result = std::thread::scope(|scope| {
-        let rules = Rules::build(scope, &settings, &common.rules);
+        // A push matches after reading the repository, so its keyword automaton is built
+        // meanwhile too; a commit matches at once, small files that do without it.
+        let early = hook != Hook::PreCommit;
+        let rules = Rules::build(scope, &settings, &common.rules, early);
         let result = match &cmd {
             HookCommand::PrePush(a) => pre_push(a, &settings, &rules),
             HookCommand::PreCommit(a) => pre_commit(a, &settings, &rules),
@@ -158,13 +161,21 @@ struct Rules<'scope> {
 }
 
 impl<'scope> Rules<'scope> {
-    /// Starts building the rules that `settings` and `args` name.
+    /// Starts building the rules that `settings` and `args` name, and with `automaton`
+    /// their keyword automaton.
     fn build<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         settings: &'env Settings,
         args: &'env RuleArgs,
+        automaton: bool,
     ) -> Rules<'scope> {
-        let handle = scope.spawn(move || Ok(Matcher::new(settings.load_rules(args)?)?));
+        let handle = scope.spawn(move || {
+            let matcher = Matcher::new(settings.load_rules(args)?)?;
+            if automaton {
+                matcher.build_prefilter();
+            }
+            Ok(matcher)
+        });
         Rules {
             building: std::sync::Mutex::new(Some(handle)),
             built: std::sync::OnceLock::new(),
