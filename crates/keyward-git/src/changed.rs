@@ -26,7 +26,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use keyward_core::{KeywordSearch, LaneHits, Matcher, Scratch};
 use rayon::prelude::*;
@@ -355,7 +355,7 @@ pub(crate) fn added_lines(new: &[u8], olds: &[&[u8]]) -> Vec<Range<usize>> {
 /// How many bytes of whole lines `a` and `b` share at their start, and at their end (not
 /// overlapping the start).
 fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
-    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let same = common_prefix(a, b);
     // Back to the end of the last whole line both share.
     let head = if same == a.len() && same == b.len() {
         same
@@ -363,13 +363,7 @@ fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
         memchr::memrchr(b'\n', &a[..same]).map_or(0, |i| i + 1)
     };
     let room = a.len().min(b.len()) - head;
-    let same = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take(room)
-        .take_while(|(x, y)| x == y)
-        .count();
+    let same = common_suffix(&a[a.len() - room..], &b[b.len() - room..]);
     // Forward to the start of the first whole line both share: just after a newline.
     let tail = if same == 0 {
         0
@@ -382,6 +376,45 @@ fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
         }
     };
     (head, tail)
+}
+
+/// Compared a block at a time (a slice comparison is a vectorised `memcmp`), then byte by
+/// byte within the first block that differs: most of two versions of a file is shared.
+const BLOCK: usize = 64;
+
+/// How many leading bytes `a` and `b` share.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let blocks = a[..n]
+        .chunks_exact(BLOCK)
+        .zip(b[..n].chunks_exact(BLOCK))
+        .take_while(|(x, y)| x == y)
+        .count();
+    let from = blocks * BLOCK;
+    from + a[from..n]
+        .iter()
+        .zip(&b[from..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many trailing bytes `a` and `b` share.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let blocks = a
+        .rchunks_exact(BLOCK)
+        .zip(b.rchunks_exact(BLOCK))
+        .take_while(|(x, y)| x == y)
+        .count();
+    let to = n - blocks * BLOCK;
+    blocks * BLOCK
+        + a[..to]
+            .iter()
+            .rev()
+            .zip(b[..to].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
 }
 
 /// The findings of `hay` within `regions` (whole lines), at their positions in `hay`; one
@@ -487,10 +520,9 @@ fn match_job(
     scratch: &mut Scratch,
     st: &mut ScanStats,
 ) -> Option<Vec<BlobFinding>> {
-    let mut buf = Vec::new();
-    match reader.read(job.blob, max_blob_size, &mut buf) {
-        Ok(true) => {}
-        Ok(false) => {
+    let buf = match reader.read(job.blob, max_blob_size) {
+        Ok(Some(buf)) => buf,
+        Ok(None) => {
             st.skip(objects::Skip::TooLarge.reason());
             return None;
         }
@@ -501,7 +533,7 @@ fn match_job(
             });
             return None;
         }
-    }
+    };
     if let Some(skip) = objects::classify(&buf, max_blob_size) {
         st.skip(skip.reason());
         return None;
@@ -527,17 +559,16 @@ fn added_by(
     bases: &[Vec<BlobId>],
     st: &mut ScanStats,
 ) -> Vec<Range<usize>> {
-    let mut cache: HashMap<BlobId, Vec<u8>> = HashMap::new();
+    let mut cache: HashMap<BlobId, Arc<Vec<u8>>> = HashMap::new();
     let mut all: Vec<Range<usize>> = Vec::new();
     for base in bases {
         for id in base {
             if cache.contains_key(id) {
                 continue;
             }
-            let mut data = Vec::new();
-            match reader.read(*id, u64::MAX, &mut data) {
-                Ok(_) => {
-                    cache.insert(*id, data);
+            match reader.read(*id, u64::MAX) {
+                Ok(data) => {
+                    cache.insert(*id, data.unwrap_or_default());
                 }
                 Err(reason) => {
                     st.unreadable.push(Unreadable {
@@ -550,7 +581,7 @@ fn added_by(
         }
         let olds: Vec<&[u8]> = base
             .iter()
-            .filter_map(|id| cache.get(id).map(Vec::as_slice))
+            .filter_map(|id| cache.get(id).map(|d| d.as_slice()))
             .collect();
         all.extend(added_lines(new, &olds));
     }
@@ -616,6 +647,16 @@ mod tests {
         assert_eq!(shared_ends(b"a\nb\nc\n", b"a\nc\n"), (2, 2));
         assert_eq!(shared_ends(b"a\nxb\n", b"a\nb\n"), (2, 0));
         assert_eq!(shared_ends(b"same\n", b"same\n"), (5, 0));
+        // Across whole blocks and the bytes after them.
+        let long: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        for cut in [0, 1, 63, 64, 65, 500, 999] {
+            let mut other = long.clone();
+            other[cut] ^= 1;
+            assert_eq!(common_prefix(&long, &other), cut);
+            assert_eq!(common_suffix(&long, &other), 999 - cut);
+            assert_eq!(common_prefix(&long[..cut], &long), cut);
+            assert_eq!(common_suffix(&long[cut..], &long), 1000 - cut);
+        }
         assert!(touches(&[0..2, 10..20], &(15..30)));
         assert!(!touches(&[0..2, 10..20], &(2..10)));
     }

@@ -10,6 +10,7 @@
 //! so that its errors and their messages are gix's.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use gix::odb::pack;
 
@@ -102,29 +103,28 @@ pub(crate) struct BlobReader<'a> {
     local: Option<gix::Repository>,
     inflater: libdeflater::Decompressor,
     /// Recently rebuilt objects by (pack, offset), newest last.
-    cache: VecDeque<(usize, u64, Vec<u8>)>,
+    cache: VecDeque<(usize, u64, Arc<Vec<u8>>)>,
     cached_bytes: usize,
     chain: Vec<Link>,
     deltas: Vec<Vec<u8>>,
 }
 
 impl<'a> BlobReader<'a> {
-    /// Reads a blob into `buf`; `Ok(false)` when it is over `max` bytes (then it is not
-    /// rebuilt). The same contract as [`read_blob`].
-    pub(crate) fn read(&mut self, id: BlobId, max: u64, buf: &mut Vec<u8>) -> Result<bool, String> {
-        match self.packed(&id.to_gix(), max, buf) {
-            Some(over_max) => Ok(!over_max),
-            None => {
-                let repo = self.packs.repo;
-                let local = self.local.get_or_insert_with(|| repo.to_thread_local());
-                read_blob(local, id, max, buf)
-            }
+    /// Reads a blob; `Ok(None)` when it is over `max` bytes (then it is not rebuilt). The
+    /// same contract as [`read_blob`]; the bytes are shared with the reader's cache.
+    pub(crate) fn read(&mut self, id: BlobId, max: u64) -> Result<Option<Arc<Vec<u8>>>, String> {
+        if let Some(found) = self.packed(&id.to_gix(), max) {
+            return Ok(found);
         }
+        let repo = self.packs.repo;
+        let local = self.local.get_or_insert_with(|| repo.to_thread_local());
+        let mut buf = Vec::new();
+        Ok(read_blob(local, id, max, &mut buf)?.then(|| Arc::new(buf)))
     }
 
-    /// The blob from the packs: `Some(true)` when it is over `max`, `Some(false)` when `buf`
-    /// holds it, `None` when it is not the plain case (see the module's documentation).
-    fn packed(&mut self, id: &gix::oid, max: u64, buf: &mut Vec<u8>) -> Option<bool> {
+    /// The blob from the packs: `Some(None)` when it is over `max`, `None` when it is not
+    /// the plain case (see the module's documentation).
+    fn packed(&mut self, id: &gix::oid, max: u64) -> Option<Option<Arc<Vec<u8>>>> {
         let packs = self.packs;
         let (p, offset) = packs.locate(id)?;
         let pack = &packs.packs[p];
@@ -176,7 +176,7 @@ impl<'a> BlobReader<'a> {
         };
         if size > max {
             self.deltas.clear();
-            return Some(true);
+            return Some(None);
         }
         if size > MAX_OBJECT {
             self.deltas.clear();
@@ -185,10 +185,8 @@ impl<'a> BlobReader<'a> {
         let rebuilt = self.rebuild(p, cached, &entry);
         self.deltas.clear();
         let data = rebuilt?;
-        buf.clear();
-        buf.extend_from_slice(&data);
-        self.keep(p, offset, data);
-        Some(false)
+        self.keep(p, offset, &data);
+        Some(Some(data))
     }
 
     /// Rebuilds the top of `self.chain` from its bottom (or from the cached object), keeping
@@ -198,21 +196,21 @@ impl<'a> BlobReader<'a> {
         p: usize,
         cached: Option<usize>,
         entry: &dyn Fn(&Link) -> Option<&'p [u8]>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Arc<Vec<u8>>> {
         let mut data = match cached {
-            Some(i) => self.cache[i].2.clone(),
+            Some(i) => Arc::clone(&self.cache[i].2),
             None => {
                 let base = self.chain.pop()?;
                 let size = usize::try_from(base.header.size).ok()?;
                 let data = inflate(&mut self.inflater, entry(&base)?, base.header.size)?;
                 (data.len() == size).then_some(())?;
+                let data = Arc::new(data);
                 if !self.chain.is_empty() {
-                    self.keep(p, base.offset, data.clone());
+                    self.keep(p, base.offset, &data);
                 }
                 data
             }
         };
-        let mut out = Vec::new();
         // Apply from the bottom of the chain up; the top's delta may be inflated already.
         for (k, link) in self.chain.iter().enumerate().rev() {
             let inflated;
@@ -222,8 +220,9 @@ impl<'a> BlobReader<'a> {
                 inflated = inflate(&mut self.inflater, entry(link)?, link.header.size)?;
                 &inflated
             };
+            let mut out = Vec::new();
             delta::apply(d, &data, &mut out)?;
-            std::mem::swap(&mut data, &mut out);
+            data = Arc::new(out);
         }
         Some(data)
     }
@@ -236,12 +235,12 @@ impl<'a> BlobReader<'a> {
     }
 
     /// Keeps a rebuilt object, dropping the oldest over the limits.
-    fn keep(&mut self, p: usize, offset: u64, data: Vec<u8>) {
+    fn keep(&mut self, p: usize, offset: u64, data: &Arc<Vec<u8>>) {
         if data.len() > CACHE_BYTES / 4 || self.cached(p, offset).is_some() {
             return;
         }
         self.cached_bytes += data.len();
-        self.cache.push_back((p, offset, data));
+        self.cache.push_back((p, offset, Arc::clone(data)));
         while self.cache.len() > CACHE_OBJECTS || self.cached_bytes > CACHE_BYTES {
             match self.cache.pop_front() {
                 Some((_, _, old)) => self.cached_bytes -= old.len(),
@@ -331,11 +330,11 @@ mod tests {
         // Newest first, then oldest first: each order finds its bases cached differently.
         let order: Vec<BlobId> = packed.iter().chain(packed.iter().rev()).copied().collect();
         for id in order.iter().chain([&loose]) {
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            assert_eq!(reader.read(*id, u64::MAX, &mut ours), Ok(true));
+            let ours = reader.read(*id, u64::MAX).expect("read").expect("not over");
+            let mut theirs = Vec::new();
             assert_eq!(read_blob(&repo, *id, u64::MAX, &mut theirs), Ok(true));
-            assert_eq!(ours, theirs, "{id:?}");
-            served += usize::from(reader.packed(&id.to_gix(), u64::MAX, &mut ours).is_some());
+            assert_eq!(*ours, theirs, "{id:?}");
+            served += usize::from(reader.packed(&id.to_gix(), u64::MAX).is_some());
         }
         assert_eq!(
             served,
@@ -343,13 +342,15 @@ mod tests {
             "every packed blob came from the pack, the loose one not"
         );
         // Over the limit: not rebuilt, from the pack as through gix.
-        let mut buf = Vec::new();
-        assert_eq!(reader.read(packed[0], 100, &mut buf), Ok(false));
-        assert_eq!(reader.read(loose, 100, &mut buf), Ok(false));
+        assert_eq!(reader.read(packed[0], 100), Ok(None));
+        assert_eq!(reader.read(loose, 100), Ok(None));
         // Not a blob: gix's message.
         let tree = BlobId::from_gix(&tree);
-        let ours = reader.read(tree, u64::MAX, &mut buf);
-        assert_eq!(ours, read_blob(&repo, tree, u64::MAX, &mut buf));
+        let ours = reader.read(tree, u64::MAX).map(|_| ());
+        assert_eq!(
+            ours,
+            read_blob(&repo, tree, u64::MAX, &mut Vec::new()).map(|_| ())
+        );
         assert!(ours.is_err());
     }
 }
