@@ -26,7 +26,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use keyward_core::{KeywordSearch, LaneHits, Matcher, Scratch};
 use rayon::prelude::*;
@@ -467,7 +467,9 @@ pub(crate) fn match_jobs(
     progress: &Progress,
     stats: &mut ScanStats,
 ) -> HashMap<BlobId, Vec<BlobFinding>> {
-    let reach = Reach::new(matcher);
+    // Built by the first job that needs it (a large blob with an earlier version): a push
+    // of small or new files never does.
+    let reach: OnceLock<Reach> = OnceLock::new();
     // One reader (with its recent delta chains) and one scratch space (with the caches of
     // the regexes it ran) per worker thread, for every job it takes: fresh ones per run of
     // jobs rebuilt the regexes' lazy DFA states again and again.
@@ -514,7 +516,7 @@ pub(crate) fn match_jobs(
 fn match_job(
     reader: &mut BlobReader<'_>,
     matcher: &Matcher,
-    reach: &Reach,
+    reach: &OnceLock<Reach>,
     max_blob_size: u64,
     job: &Job,
     scratch: &mut Scratch,
@@ -542,7 +544,9 @@ fn match_job(
         whole(buf.len())
     } else {
         let added = added_by(reader, &buf, &job.bases, st);
-        reach.regions(&buf, &added)
+        reach
+            .get_or_init(|| Reach::new(matcher))
+            .regions(&buf, &added)
     };
     let bytes: usize = regions.iter().map(|r| r.len()).sum();
     st.blobs_scanned = 1;
