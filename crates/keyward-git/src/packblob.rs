@@ -27,7 +27,7 @@ const MAX_CHAIN: usize = 10_000;
 const CACHE_OBJECTS: usize = 16;
 /// …and their bytes at most.
 const CACHE_BYTES: usize = 32 << 20;
-/// Objects over this size are left to gix, which streams what it can.
+/// Objects over this size are left to gix.
 const MAX_OBJECT: u64 = 1 << 30;
 
 /// A pack's index and mapped data.
@@ -77,7 +77,7 @@ impl<'r> Packs<'r> {
             cache: VecDeque::new(),
             cached_bytes: 0,
             chain: Vec::new(),
-            deltas: Vec::new(),
+            top_delta: None,
         }
     }
 
@@ -105,8 +105,10 @@ pub(crate) struct BlobReader<'a> {
     /// Recently rebuilt objects by (pack, offset), newest last.
     cache: VecDeque<(usize, u64, Arc<Vec<u8>>)>,
     cached_bytes: usize,
+    /// The chain being rebuilt, from the object asked for down to its base.
     chain: Vec<Link>,
-    deltas: Vec<Vec<u8>>,
+    /// The inflated delta of the object asked for, once its size has been read from it.
+    top_delta: Option<Vec<u8>>,
 }
 
 impl<'a> BlobReader<'a> {
@@ -139,7 +141,10 @@ impl<'a> BlobReader<'a> {
             if self.chain.len() >= MAX_CHAIN {
                 return None;
             }
-            let header = packread::parse_header(pack.data.entry_slice(at..end.min(at + 32))?)?;
+            let bytes = pack
+                .data
+                .entry_slice(at..end.min(at + packread::MAX_HEADER as u64))?;
+            let header = packread::parse_header(bytes)?;
             let next = match header.base {
                 EntryBase::None => None,
                 EntryBase::Offset(d) => Some(at.checked_sub(d)?),
@@ -170,27 +175,27 @@ impl<'a> BlobReader<'a> {
             Some(link) => {
                 let d = inflate(&mut self.inflater, entry(link)?, link.header.size)?;
                 let size = delta_target_size(&d)?;
-                self.deltas.push(d);
+                self.top_delta = Some(d);
                 size as u64
             }
         };
         if size > max {
-            self.deltas.clear();
+            self.top_delta = None;
             return Some(None);
         }
         if size > MAX_OBJECT {
-            self.deltas.clear();
+            self.top_delta = None;
             return None;
         }
         let rebuilt = self.rebuild(p, cached, &entry);
-        self.deltas.clear();
+        self.top_delta = None;
         let data = rebuilt?;
         self.keep(p, offset, &data);
         Some(Some(data))
     }
 
     /// Rebuilds the top of `self.chain` from its bottom (or from the cached object), keeping
-    /// the base it started from. `self.deltas` may already hold the top's inflated delta.
+    /// the base it started from. `self.top_delta` may already hold the top's delta.
     fn rebuild<'p>(
         &mut self,
         p: usize,
@@ -214,11 +219,12 @@ impl<'a> BlobReader<'a> {
         // Apply from the bottom of the chain up; the top's delta may be inflated already.
         for (k, link) in self.chain.iter().enumerate().rev() {
             let inflated;
-            let d = if k == 0 && !self.deltas.is_empty() {
-                &self.deltas[0]
-            } else {
-                inflated = inflate(&mut self.inflater, entry(link)?, link.header.size)?;
-                &inflated
+            let d = match &self.top_delta {
+                Some(d) if k == 0 => d,
+                _ => {
+                    inflated = inflate(&mut self.inflater, entry(link)?, link.header.size)?;
+                    &inflated
+                }
             };
             let mut out = Vec::new();
             delta::apply(d, &data, &mut out)?;
