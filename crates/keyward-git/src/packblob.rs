@@ -23,8 +23,9 @@ use crate::packread::{self, EntryBase};
 /// The longest delta chain followed; git's own limit is far lower, so a longer one is a
 /// loop in a corrupt pack (then gix reads the object and reports it).
 const MAX_CHAIN: usize = 10_000;
-/// Rebuilt objects kept per reader…
-const CACHE_OBJECTS: usize = 16;
+/// Rebuilt objects kept per reader (a job reads a new blob and its parents' versions: a few
+/// chains, whose bases and tops are kept)…
+const CACHE_OBJECTS: usize = 4;
 /// …and their bytes at most.
 const CACHE_BYTES: usize = 32 << 20;
 /// Objects over this size are left to gix.
