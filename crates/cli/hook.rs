@@ -15,6 +15,7 @@ mod message;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -133,8 +134,9 @@ pub fn run(cmd: HookCommand) -> Result<Outcome> {
         Err(e) => return Ok(failed(hook, common.fail_open, &e)),
     };
     let fail_open = common.fail_open || settings.config.fail_open;
+    let automaton = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
-        let rules = Rules::build(scope, &settings, &common.rules);
+        let rules = Rules::build(scope, &settings, &common.rules, &automaton);
         let result = match &cmd {
             HookCommand::PrePush(a) => pre_push(a, &settings, &rules),
             HookCommand::PreCommit(a) => pre_commit(a, &settings, &rules),
@@ -155,20 +157,39 @@ pub fn run(cmd: HookCommand) -> Result<Outcome> {
 struct Rules<'scope> {
     building: std::sync::Mutex<Option<std::thread::ScopedJoinHandle<'scope, Result<Matcher>>>>,
     built: std::sync::OnceLock<std::result::Result<Matcher, String>>,
+    /// Set once there are commits to match (see [`Rules::will_match`]).
+    automaton: &'scope AtomicBool,
 }
 
 impl<'scope> Rules<'scope> {
-    /// Starts building the rules that `settings` and `args` name.
+    /// Starts building the rules that `settings` and `args` name; their keyword automaton
+    /// too when `automaton` is set by then (see [`Rules::will_match`]).
     fn build<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         settings: &'env Settings,
         args: &'env RuleArgs,
+        automaton: &'scope AtomicBool,
     ) -> Rules<'scope> {
-        let handle = scope.spawn(move || Ok(Matcher::new(settings.load_rules(args)?)?));
+        let handle = scope.spawn(move || {
+            let matcher = Matcher::new(settings.load_rules(args)?)?;
+            if automaton.load(Ordering::Acquire) {
+                matcher.build_prefilter();
+            }
+            Ok(matcher)
+        });
         Rules {
             building: std::sync::Mutex::new(Some(handle)),
             built: std::sync::OnceLock::new(),
+            automaton,
         }
+    }
+
+    /// Says that commits will be matched after the repository is read: the thread that
+    /// builds the rules then builds their keyword automaton too, which the first large
+    /// match would otherwise build while the others wait. A push of deletions only, or a
+    /// commit (small staged files, matched at once), does without it.
+    fn will_match(&self) {
+        self.automaton.store(true, Ordering::Release);
     }
 
     /// Waits for the building thread if nobody asked for the rules (the scope would wait
@@ -528,6 +549,7 @@ fn check_range(
             target: None,
         });
     }
+    rules.will_match();
     let opts = HistoryOptions {
         selection: Selection::Commits { tips, hidden },
         threads: common.threads.unwrap_or(0),

@@ -31,9 +31,9 @@ const LANES: usize = 8;
 /// Inputs shorter than this are searched in one lane.
 const LANE_MIN_INPUT: usize = 4096;
 
-/// Match ends per lane, reused between searches.
+/// Match ends per lane, reused between searches: one per thread.
 #[derive(Debug, Default)]
-pub(crate) struct LaneHits {
+pub struct LaneHits {
     ends: [Vec<u32>; LANES],
 }
 
@@ -87,6 +87,45 @@ pub(crate) struct KeywordDfa {
     matches: Vec<(u32, u32)>,
     /// The longest keyword.
     max_len: usize,
+}
+
+/// Every occurrence of a few keywords, ASCII case-insensitively, with the prefilter's
+/// automaton: for callers with a keyword set of their own, none of which contains another.
+#[derive(Debug, Clone)]
+pub struct KeywordSearch {
+    dfa: KeywordDfa,
+}
+
+impl KeywordSearch {
+    /// Builds the search; `None` unless `keywords` is not empty and its keywords are not
+    /// empty, hold no uppercase ASCII letter, and none contains another (nor repeats it).
+    pub fn new(keywords: &[String]) -> Option<KeywordSearch> {
+        let usable = !keywords.is_empty()
+            && keywords
+                .iter()
+                .all(|k| !k.is_empty() && !k.bytes().any(|b| b.is_ascii_uppercase()));
+        let contains = |a: &str, b: &str| {
+            let (a, b) = (a.as_bytes(), b.as_bytes());
+            a.len() >= b.len() && a.windows(b.len()).any(|w| w[0] == b[0] && w == b)
+        };
+        let minimal = || {
+            keywords.iter().enumerate().all(|(i, a)| {
+                keywords
+                    .iter()
+                    .enumerate()
+                    .all(|(j, b)| i == j || !contains(a, b))
+            })
+        };
+        (usable && minimal()).then(|| KeywordSearch {
+            dfa: KeywordDfa::new(keywords),
+        })
+    }
+
+    /// Calls `f(keyword, start, end)` for every occurrence of every keyword in `hay`, in
+    /// order of end; `keyword` indexes the list it was built from.
+    pub fn for_each(&self, hay: &[u8], lanes: &mut LaneHits, f: impl FnMut(usize, usize, usize)) {
+        self.dfa.for_each(hay, lanes, f);
+    }
 }
 
 /// The keyword trie: first-child / next-sibling lists, with each edge's byte class.
@@ -438,6 +477,27 @@ mod tests {
             let len = [50, 5000, 9001][round % 3];
             check_noise_over(&refs, len, b"abcdABCD_xy", round as u64);
         }
+    }
+
+    #[test]
+    fn the_public_search_refuses_what_the_automaton_cannot_serve() {
+        let kws = |k: &[&str]| k.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert!(KeywordSearch::new(&kws(&[])).is_none());
+        assert!(KeywordSearch::new(&kws(&["a", ""])).is_none());
+        assert!(KeywordSearch::new(&kws(&["Begin"])).is_none());
+        assert!(KeywordSearch::new(&kws(&["secret", "client_secret"])).is_none());
+        assert!(KeywordSearch::new(&kws(&["key", "key"])).is_none());
+        let search = KeywordSearch::new(&kws(&["begin", "eyj"])).expect("minimal");
+        let mut hits = Vec::new();
+        let hay = b"x BEGIN eyJeyj begin".repeat(300);
+        search.for_each(&hay, &mut LaneHits::default(), |k, s, e| {
+            hits.push((k, s, e))
+        });
+        assert_eq!(hits.len(), 4 * 300);
+        assert_eq!(
+            &hits[..4],
+            &[(0, 2, 7), (1, 8, 11), (1, 11, 14), (0, 15, 20)]
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub use filter::{Filters, FiltersSpec, WordLike, entropy};
 pub use finding::{Finding, Fingerprint, Secret};
 pub use glob::{Glob, GlobList};
 pub use jwt::{JwtInfo, JwtKind, decode_jwt};
+pub use kwdfa::{KeywordSearch, LaneHits};
 pub use matcher::{Matcher, Regions, Scratch};
 pub use remediation::RemediationSpec;
 pub use revocation::{ClientAuth, RevocationEndpoint};

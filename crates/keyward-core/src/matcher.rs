@@ -100,6 +100,14 @@ impl Matcher {
         })
     }
 
+    /// Builds the keyword automaton now instead of when a scan first needs it: for a caller
+    /// with a thread to spare before it scans (a hook reading the repository meanwhile).
+    pub fn build_prefilter(&self) {
+        if let Some(p) = &self.inner.prefilter {
+            p.build();
+        }
+    }
+
     /// The rules, indexed by [`Finding::rule`].
     pub fn rules(&self) -> &[Rule] {
         self.inner.rules.rules()

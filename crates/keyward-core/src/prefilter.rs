@@ -161,6 +161,11 @@ impl Prefilter {
         }))
     }
 
+    /// Builds the automaton now, if it is not built yet.
+    pub(crate) fn build(&self) {
+        let _ = self.automaton();
+    }
+
     fn automaton(&self) -> Option<&Automaton> {
         self.automaton
             .get_or_init(|| Automaton::new(&self.all).ok())

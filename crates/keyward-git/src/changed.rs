@@ -26,14 +26,15 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use aho_corasick::AhoCorasick;
-use keyward_core::{Matcher, Scratch};
+use keyward_core::{KeywordSearch, LaneHits, Matcher, Scratch};
 use rayon::prelude::*;
 
 use crate::history::blob_findings;
 use crate::id::BlobId;
 use crate::objects;
+use crate::packblob::{BlobReader, Packs};
 use crate::progress::Progress;
 use crate::provenance::BlobFinding;
 use crate::stats::{ScanStats, Unreadable};
@@ -56,51 +57,112 @@ pub(crate) struct Reach {
 
 #[derive(Debug)]
 struct Far {
-    keywords: Option<AhoCorasick>,
-    /// `(before, after)` of each keyword (the widest of the rules that share it).
-    windows: Vec<(usize, usize)>,
+    /// The far keywords that contain no other (lowercase); `None`: no search could be
+    /// built, match blobs whole.
+    keywords: Option<KeywordSearch>,
+    /// Per minimal keyword: its `(before, after)`, then the longer keywords found through
+    /// it, as (the longer keyword, where the minimal one sits in it, its window).
+    minimal: Vec<Minimal>,
     /// How far before an added line a far keyword can sit and still reach it: the widest
-    /// `after + keyword length` (`usize::MAX`: no automaton, match blobs whole).
+    /// `after + keyword length`.
     reach_before: usize,
     /// How far after: the widest `before`.
     reach_after: usize,
-    /// The longest keyword.
-    longest: usize,
+}
+
+#[derive(Debug)]
+struct Minimal {
+    window: (usize, usize),
+    longer: Vec<(Vec<u8>, usize, (usize, usize))>,
 }
 
 impl Far {
-    /// Adds to `out` the window of every keyword hit in `hay[hood]` that reaches `added`.
-    /// A fast non-overlapping search finds the hits; around each, an overlapping search of
-    /// a few bytes finds the keywords that overlap it (`"auths"` and `auths`), which the
-    /// fast search steps over.
+    /// Sorts the far keywords (lowercase, distinct, with their windows) into minimal ones,
+    /// which the search looks for, and longer ones, found through a minimal one they contain
+    /// (the first, at its first place) — so that every occurrence of every keyword is seen
+    /// exactly once.
+    fn new(far: Vec<(String, (usize, usize))>) -> Far {
+        let longest = far.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        let reach_before = far.iter().map(|(_, w)| w.1).max().unwrap_or(0) + longest + SLACK;
+        let reach_after = far.iter().map(|(_, w)| w.0).max().unwrap_or(0) + SLACK;
+        // Plain windows, first byte first: this runs on every push, over thousands of
+        // pairs of short keywords, where setting up a searcher for each costs more.
+        let at = |a: &str, b: &str| {
+            (a.len() > b.len())
+                .then(|| {
+                    let b = b.as_bytes();
+                    let first = *b.first()?;
+                    a.as_bytes()
+                        .windows(b.len())
+                        .position(|w| w[0] == first && w == b)
+                })
+                .flatten()
+        };
+        let contains = |a: &str, b: &str| at(a, b).is_some();
+        let (small, large): (Vec<_>, Vec<_>) = far
+            .iter()
+            .partition(|(k, _)| !far.iter().any(|(o, _)| contains(k, o)));
+        let mut minimal: Vec<Minimal> = small
+            .iter()
+            .map(|(_, w)| Minimal {
+                window: *w,
+                longer: Vec::new(),
+            })
+            .collect();
+        for (k, w) in &large {
+            let inner = small
+                .iter()
+                .enumerate()
+                .find_map(|(i, (m, _))| at(k, m).map(|at| (i, at)));
+            if let Some((i, at)) = inner {
+                minimal[i].longer.push((k.as_bytes().to_vec(), at, *w));
+            }
+        }
+        let patterns: Vec<String> = small.iter().map(|(k, _)| k.clone()).collect();
+        Far {
+            keywords: KeywordSearch::new(&patterns),
+            minimal,
+            reach_before,
+            reach_after,
+        }
+    }
+
+    /// Adds to `out` the window of every keyword occurrence within `hay[hood]` that reaches
+    /// `added`.
     fn hits(
         &self,
-        keywords: &AhoCorasick,
+        keywords: &KeywordSearch,
         hay: &[u8],
         hood: Range<usize>,
         added: &[Range<usize>],
+        lanes: &mut LaneHits,
         out: &mut Vec<Range<usize>>,
     ) {
         let len = hay.len();
-        let mut done = hood.start;
-        for m in keywords.find_iter(&hay[hood.clone()]) {
-            let at = hood.start + m.start();
-            let near = at.saturating_sub(self.longest).max(done).max(hood.start)
-                ..(hood.start + m.end() + self.longest).min(hood.end);
-            if near.start >= near.end {
-                continue;
+        let part = &hay[hood.clone()];
+        let mut reach = |start: usize, end: usize, (before, after): (usize, usize)| {
+            let (start, end) = (hood.start + start, hood.start + end);
+            let window = start.saturating_sub(before)..end.saturating_add(after).min(len);
+            if touches(added, &window) {
+                out.push(window);
             }
-            done = near.end.saturating_sub(self.longest);
-            for k in keywords.find_overlapping_iter(&hay[near.clone()]) {
-                let (before, after) = self.windows[k.pattern().as_usize()];
-                let start = near.start + k.start();
-                let end = near.start + k.end();
-                let window = start.saturating_sub(before)..end.saturating_add(after).min(len);
-                if touches(added, &window) {
-                    out.push(window);
+        };
+        keywords.for_each(part, lanes, |k, start, end| {
+            let m = &self.minimal[k];
+            reach(start, end, m.window);
+            for (longer, at, window) in &m.longer {
+                let Some(from) = start.checked_sub(*at) else {
+                    continue;
+                };
+                let to = from + longer.len();
+                if part
+                    .get(from..to)
+                    .is_some_and(|b| b.eq_ignore_ascii_case(longer))
+                {
+                    reach(from, to, *window);
                 }
             }
-        }
+        });
     }
 }
 
@@ -133,27 +195,11 @@ impl Reach {
         if far.is_empty() {
             return Reach { near, far: None };
         }
-        let (patterns, windows): (Vec<String>, Vec<(usize, usize)>) = far.into_iter().unzip();
-        let longest = patterns.iter().map(String::len).max().unwrap_or(0);
-        let reach_before = windows.iter().map(|w| w.1).max().unwrap_or(0) + longest + SLACK;
-        let reach_after = windows.iter().map(|w| w.0).max().unwrap_or(0) + SLACK;
-        // The DFA form: a few dozen literals, searched over tens of KiB per changed blob.
-        // Plain literals always build; were it to fail, every blob is matched whole rather
-        // than leave far rules unserved.
-        let keywords = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&patterns)
-            .ok();
+        let mut far: Vec<(String, (usize, usize))> = far.into_iter().collect();
+        far.sort();
         Reach {
             near,
-            far: Some(Far {
-                keywords,
-                windows,
-                reach_before,
-                reach_after,
-                longest,
-            }),
+            far: Some(Far::new(far)),
         }
     }
 
@@ -172,6 +218,7 @@ impl Reach {
             let Some(keywords) = far.keywords.as_ref() else {
                 return whole(len);
             };
+            let mut lanes = LaneHits::default();
             let hoods = merge(
                 added
                     .iter()
@@ -182,7 +229,7 @@ impl Reach {
                     .collect(),
             );
             for hood in hoods {
-                far.hits(keywords, hay, hood, added, &mut out);
+                far.hits(keywords, hay, hood, added, &mut lanes, &mut out);
             }
         }
         let lines: Vec<Range<usize>> = out.into_iter().map(|r| whole_lines(hay, r)).collect();
@@ -308,7 +355,7 @@ pub(crate) fn added_lines(new: &[u8], olds: &[&[u8]]) -> Vec<Range<usize>> {
 /// How many bytes of whole lines `a` and `b` share at their start, and at their end (not
 /// overlapping the start).
 fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
-    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let same = common_prefix(a, b);
     // Back to the end of the last whole line both share.
     let head = if same == a.len() && same == b.len() {
         same
@@ -316,13 +363,7 @@ fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
         memchr::memrchr(b'\n', &a[..same]).map_or(0, |i| i + 1)
     };
     let room = a.len().min(b.len()) - head;
-    let same = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take(room)
-        .take_while(|(x, y)| x == y)
-        .count();
+    let same = common_suffix(&a[a.len() - room..], &b[b.len() - room..]);
     // Forward to the start of the first whole line both share: just after a newline.
     let tail = if same == 0 {
         0
@@ -335,6 +376,45 @@ fn shared_ends(a: &[u8], b: &[u8]) -> (usize, usize) {
         }
     };
     (head, tail)
+}
+
+/// Compared a block at a time (a slice comparison is a vectorised `memcmp`), then byte by
+/// byte within the first block that differs: most of two versions of a file is shared.
+const BLOCK: usize = 64;
+
+/// How many leading bytes `a` and `b` share.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let blocks = a[..n]
+        .chunks_exact(BLOCK)
+        .zip(b[..n].chunks_exact(BLOCK))
+        .take_while(|(x, y)| x == y)
+        .count();
+    let from = blocks * BLOCK;
+    from + a[from..n]
+        .iter()
+        .zip(&b[from..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many trailing bytes `a` and `b` share.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let blocks = a
+        .rchunks_exact(BLOCK)
+        .zip(b.rchunks_exact(BLOCK))
+        .take_while(|(x, y)| x == y)
+        .count();
+    let to = n - blocks * BLOCK;
+    blocks * BLOCK
+        + a[..to]
+            .iter()
+            .rev()
+            .zip(b[..to].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count()
 }
 
 /// The findings of `hay` within `regions` (whole lines), at their positions in `hay`; one
@@ -379,7 +459,7 @@ type Matched = (BlobId, Vec<BlobFinding>);
 /// Matches what each job's blob adds to its bases, in parallel; returns the blobs with
 /// findings. Unreadable blobs (new ones, and bases) are counted in `stats`.
 pub(crate) fn match_jobs(
-    repo: &crate::Repository,
+    packs: &Packs<'_>,
     matcher: &Matcher,
     max_blob_size: u64,
     jobs: &[Job],
@@ -387,34 +467,40 @@ pub(crate) fn match_jobs(
     progress: &Progress,
     stats: &mut ScanStats,
 ) -> HashMap<BlobId, Vec<BlobFinding>> {
-    let reach = Reach::new(matcher);
-    // Runs of neighbouring jobs share one object database handle, so that versions of a
-    // file that are deltas of one another are rebuilt from its delta cache.
-    let chunk = jobs.len().div_ceil(pool.current_num_threads() * 4).max(1);
+    // Built by the first job that needs it (a large blob with an earlier version): a push
+    // of small or new files never does.
+    let reach: OnceLock<Reach> = OnceLock::new();
+    // One reader (with its recent delta chains) and one scratch space (with the caches of
+    // the regexes it ran) per worker thread, for every job it takes: fresh ones per run of
+    // jobs rebuilt the regexes' lazy DFA states again and again.
+    let workers = pool.current_num_threads().max(1);
+    let states: Vec<Mutex<(BlobReader<'_>, Scratch)>> = (0..workers)
+        .map(|_| Mutex::new((packs.reader(), Scratch::new())))
+        .collect();
     let results: Vec<(Option<Matched>, ScanStats)> = pool.install(|| {
-        jobs.par_chunks(chunk)
-            .flat_map_iter(|run| {
-                let local = repo.inner.to_thread_local();
-                let mut scratch = Scratch::new();
-                run.iter()
-                    .map(|job| {
-                        progress.step(1);
-                        let mut st = ScanStats {
-                            blobs: 1,
-                            ..ScanStats::default()
-                        };
-                        let found = match_job(
-                            &local,
-                            matcher,
-                            &reach,
-                            max_blob_size,
-                            job,
-                            &mut scratch,
-                            &mut st,
-                        );
-                        (found.map(|fs| (job.blob, fs)), st)
-                    })
-                    .collect::<Vec<_>>()
+        jobs.par_iter()
+            .map(|job| {
+                let worker = rayon::current_thread_index().unwrap_or(0) % workers;
+                let mut state = match states[worker].lock() {
+                    Ok(state) => state,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                let (reader, scratch) = &mut *state;
+                progress.step(1);
+                let mut st = ScanStats {
+                    blobs: 1,
+                    ..ScanStats::default()
+                };
+                let found = match_job(
+                    reader,
+                    matcher,
+                    &reach,
+                    max_blob_size,
+                    job,
+                    scratch,
+                    &mut st,
+                );
+                (found.map(|fs| (job.blob, fs)), st)
             })
             .collect()
     });
@@ -428,18 +514,17 @@ pub(crate) fn match_jobs(
 
 /// One job: read, skip what is not text, diff against the bases, match the regions.
 fn match_job(
-    local: &gix::Repository,
+    reader: &mut BlobReader<'_>,
     matcher: &Matcher,
-    reach: &Reach,
+    reach: &OnceLock<Reach>,
     max_blob_size: u64,
     job: &Job,
     scratch: &mut Scratch,
     st: &mut ScanStats,
 ) -> Option<Vec<BlobFinding>> {
-    let mut buf = Vec::new();
-    match read_blob(local, job.blob, max_blob_size, &mut buf) {
-        Ok(true) => {}
-        Ok(false) => {
+    let buf = match reader.read(job.blob, max_blob_size) {
+        Ok(Some(buf)) => buf,
+        Ok(None) => {
             st.skip(objects::Skip::TooLarge.reason());
             return None;
         }
@@ -450,7 +535,7 @@ fn match_job(
             });
             return None;
         }
-    }
+    };
     if let Some(skip) = objects::classify(&buf, max_blob_size) {
         st.skip(skip.reason());
         return None;
@@ -458,8 +543,10 @@ fn match_job(
     let regions = if buf.len() <= SMALL_BLOB || job.bases.iter().any(Vec::is_empty) {
         whole(buf.len())
     } else {
-        let added = added_by(local, &buf, &job.bases, st);
-        reach.regions(&buf, &added)
+        let added = added_by(reader, &buf, &job.bases, st);
+        reach
+            .get_or_init(|| Reach::new(matcher))
+            .regions(&buf, &added)
     };
     let bytes: usize = regions.iter().map(|r| r.len()).sum();
     st.blobs_scanned = 1;
@@ -471,22 +558,21 @@ fn match_job(
 /// The added lines of `new` over every base (a line counts when one base lacks it). A base
 /// that cannot be read is counted and makes the whole blob count as added.
 fn added_by(
-    local: &gix::Repository,
+    reader: &mut BlobReader<'_>,
     new: &[u8],
     bases: &[Vec<BlobId>],
     st: &mut ScanStats,
 ) -> Vec<Range<usize>> {
-    let mut cache: HashMap<BlobId, Vec<u8>> = HashMap::new();
+    let mut cache: HashMap<BlobId, Arc<Vec<u8>>> = HashMap::new();
     let mut all: Vec<Range<usize>> = Vec::new();
     for base in bases {
         for id in base {
             if cache.contains_key(id) {
                 continue;
             }
-            let mut data = Vec::new();
-            match read_blob(local, *id, u64::MAX, &mut data) {
-                Ok(_) => {
-                    cache.insert(*id, data);
+            match reader.read(*id, u64::MAX) {
+                Ok(data) => {
+                    cache.insert(*id, data.unwrap_or_default());
                 }
                 Err(reason) => {
                     st.unreadable.push(Unreadable {
@@ -499,7 +585,7 @@ fn added_by(
         }
         let olds: Vec<&[u8]> = base
             .iter()
-            .filter_map(|id| cache.get(id).map(Vec::as_slice))
+            .filter_map(|id| cache.get(id).map(|d| d.as_slice()))
             .collect();
         all.extend(added_lines(new, &olds));
     }
@@ -565,6 +651,16 @@ mod tests {
         assert_eq!(shared_ends(b"a\nb\nc\n", b"a\nc\n"), (2, 2));
         assert_eq!(shared_ends(b"a\nxb\n", b"a\nb\n"), (2, 0));
         assert_eq!(shared_ends(b"same\n", b"same\n"), (5, 0));
+        // Across whole blocks and the bytes after them.
+        let long: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        for cut in [0, 1, 63, 64, 65, 500, 999] {
+            let mut other = long.clone();
+            other[cut] ^= 1;
+            assert_eq!(common_prefix(&long, &other), cut);
+            assert_eq!(common_suffix(&long, &other), 999 - cut);
+            assert_eq!(common_prefix(&long[..cut], &long), cut);
+            assert_eq!(common_suffix(&long[cut..], &long), 1000 - cut);
+        }
         assert!(touches(&[0..2, 10..20], &(15..30)));
         assert!(!touches(&[0..2, 10..20], &(2..10)));
     }
@@ -590,6 +686,68 @@ mod tests {
         assert_eq!(found[0].secret.expose(), new_secret);
         assert_eq!(found[0].line, 4002);
         assert_eq!(found[0].column, 10);
+    }
+
+    /// The far search sees every occurrence of every far keyword, those inside a longer
+    /// keyword (`key` in `private key`) and overlapping ones included, exactly where a
+    /// search for each keyword on its own sees them.
+    #[test]
+    fn far_keywords_are_found_as_one_by_one_searches_find_them() {
+        let far: Vec<(String, (usize, usize))> = [
+            ("key", (3, 5)),
+            ("private key", (7, 11)),
+            ("b64", (13, 17)),
+            ("\"b64\"", (19, 23)),
+            ("eyj", (29, 31)),
+        ]
+        .iter()
+        .map(|(k, w)| (k.to_string(), *w))
+        .collect();
+        let f = Far::new(far.clone());
+        let keywords = f.keywords.as_ref().expect("a search");
+        let mut x = 7u32;
+        let words = [
+            "KEY",
+            "Private Key",
+            "\"b64\"",
+            "b64",
+            "eyJ",
+            "eyj",
+            "x",
+            "\n",
+            " ",
+        ];
+        let hay: Vec<u8> = (0..6000)
+            .flat_map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                words[(x >> 16) as usize % words.len()].bytes()
+            })
+            .collect();
+        let hood = 5..hay.len() - 3;
+        let added = whole(hay.len());
+        let mut ours = Vec::new();
+        f.hits(
+            keywords,
+            &hay,
+            hood.clone(),
+            &added,
+            &mut LaneHits::default(),
+            &mut ours,
+        );
+        let mut theirs = Vec::new();
+        for (k, (before, after)) in &far {
+            for start in hood.start..=hood.end - k.len() {
+                if hay[start..start + k.len()].eq_ignore_ascii_case(k.as_bytes()) {
+                    let end = start + k.len();
+                    theirs.push(start.saturating_sub(*before)..(end + after).min(hay.len()));
+                }
+            }
+        }
+        let key = |r: &Range<usize>| (r.start, r.end);
+        ours.sort_by_key(key);
+        theirs.sort_by_key(key);
+        assert!(theirs.len() > 1000);
+        assert_eq!(ours, theirs);
     }
 
     /// A far rule (a private key: its keyword may sit kilobytes above the secret) is found

@@ -65,6 +65,7 @@ mod forest;
 mod history;
 mod id;
 mod objects;
+mod packblob;
 mod packread;
 mod parse;
 mod progress;

@@ -841,7 +841,7 @@ impl<'w, 's, 'a, V: Visit> PackWalk<'w, 's, 'a, V> {
 }
 
 /// Inflates one entry's zlib stream into `out`, which must come out at exactly `size` bytes.
-fn inflate(
+pub(crate) fn inflate(
     inflater: &mut libdeflater::Decompressor,
     input: &[u8],
     size: usize,

@@ -11,6 +11,7 @@ use crate::commits::{self, CommitSource};
 use crate::error::Error;
 use crate::history::{CommitRange, HistoryOptions, HistoryReport};
 use crate::id::{BlobId, CommitId};
+use crate::packblob::Packs;
 use crate::progress::{Phase, Progress};
 use crate::provenance::{Intro, finish, head_blobs, introductions, occurrences};
 use crate::repo::Repository;
@@ -97,7 +98,13 @@ pub(crate) fn scan_ids<'m>(
     // Every blob a range commit puts at a path is of interest until matched, against the
     // versions its parents have at that path.
     let clock = std::time::Instant::now();
-    let (intros, deleted) = introductions(repo, &graph, pool, progress, &mut stats);
+    // The packs for reading blobs open meanwhile (mapping a large index takes a while).
+    let (packs, (intros, deleted)) = pool.install(|| {
+        rayon::join(
+            || Packs::open(&repo.inner),
+            || introductions(repo, &graph, pool, progress, &mut stats),
+        )
+    });
     stats.time("diffs", clock);
     let clock = std::time::Instant::now();
     let jobs = jobs(&intros);
@@ -106,7 +113,7 @@ pub(crate) fn scan_ids<'m>(
     };
     progress.start(Phase::Objects, jobs.len() as u64);
     let found = changed::match_jobs(
-        repo,
+        &packs,
         matcher,
         opts.max_blob_size,
         &jobs,

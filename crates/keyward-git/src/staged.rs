@@ -16,6 +16,7 @@ use crate::changed;
 use crate::commits::CommitSource;
 use crate::error::Error;
 use crate::id::{BlobId, CommitId};
+use crate::packblob::Packs;
 use crate::progress::Progress;
 use crate::range::BlobContents;
 use crate::repo::Repository;
@@ -141,8 +142,9 @@ pub fn scan_staged(
             jobs[i].bases.push(base);
         }
     }
+    let packs = Packs::open(&repo.inner);
     let found = changed::match_jobs(
-        repo,
+        &packs,
         matcher,
         max_blob_size,
         &jobs,
