@@ -98,7 +98,7 @@ fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
 
 #[test]
 fn ctrl_c_during_history_leaves_nothing_behind() {
-    let repo = big_history(800);
+    let repo = big_history(1600);
     let tmp = tempfile::TempDir::new().expect("temp dir");
     let out_dir = tempfile::TempDir::new().expect("temp dir");
     let report = out_dir.path().join("report.json");
@@ -116,7 +116,7 @@ fn ctrl_c_during_history_leaves_nothing_behind() {
         .spawn()
         .expect("keyward runs");
     // Let it get into the scan, then press Ctrl-C.
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(250));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
