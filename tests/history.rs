@@ -964,3 +964,28 @@ fn pack_aware_handles_ref_deltas_several_packs_loose_objects_and_a_multi_pack_in
     assert!(stats["packs"].as_u64() >= Some(2), "{stats:#}");
     assert!(stats["loose_objects"].as_u64() >= Some(1), "{stats:#}");
 }
+
+/// A token inside a long base64 value, two kilobytes after the keyword (`api_key`) whose
+/// window starts its decoding, in a version git stores as a delta of the one without it:
+/// found, at the commit that added it.
+#[test]
+fn a_token_deep_in_a_long_encoded_value_is_found_at_its_commit() {
+    let repo = Repo::new();
+    let words = "the quick brown fox jumps over the lazy dog while seven wizards hum";
+    let plain: String = words.repeat(60)[..3000].to_string();
+    let token = format!("{:<42}", format!(" {T1} "));
+    let filler: String = (0..60)
+        .map(|i| format!("line {i} of nothing in particular\n"))
+        .collect();
+    let blob = |p: &str, tail: &str| format!("{filler}api_key: {}\n{tail}", base64(p.as_bytes()));
+    let with = format!("{}{token}{}", &plain[..1500], &plain[1542..]);
+    repo.write("data.txt", &blob(&with, &filler[..filler.len() - 200]));
+    let added = repo.commit("with the token");
+    repo.write("data.txt", &blob(&plain, &filler));
+    repo.commit("without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let run = history(repo.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.finding(T1)["commit"], added.as_str());
+    assert_eq!(run.finding(T1)["in_head"], false);
+}

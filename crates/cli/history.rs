@@ -44,10 +44,11 @@ pub struct HistoryArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// Match a blob that a pack stores as a delta only around what the delta changes, and
-    /// carry its base's findings over (the default; kept for scripts that name it).
+    /// carry its base's findings over (experimental: faster, but it can miss a finding whose
+    /// rule windows chain far from the change, or a token deep in a long encoded value).
     #[arg(long, conflicts_with = "exhaustive")]
     pub pack_aware: bool,
-    /// Match every blob whole: the reference the pack-aware pass is tested against.
+    /// Match every blob whole (the default, and the reference for --pack-aware).
     #[arg(long)]
     pub exhaustive: bool,
     #[command(flatten)]
@@ -83,7 +84,7 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
         selection: selection(&args),
         threads: args.threads.unwrap_or(0),
         max_blob_size: args.max_blob_size,
-        pack_aware: !args.exhaustive,
+        pack_aware: args.pack_aware && !args.exhaustive,
     };
     let o = &args.output;
     let progress = Progress::new();

@@ -255,8 +255,9 @@ impl KeywordDfa {
     ///
     /// A long input is cut into eight lanes searched in one loop, so that the dependent table
     /// loads of one lane overlap those of the others (each lane's state kept in a register of
-    /// its own: eight lanes took 22% less time than four on curl's history). Each lane starts early by the longest keyword, to see matches that straddle
-    /// its start, and reports only the matches that end in its own part.
+    /// its own: eight lanes took 22% less time than four on curl's history). Each lane starts
+    /// early by the longest keyword, to see matches that straddle its start, and reports only
+    /// the matches that end in its own part.
     pub(crate) fn for_each(
         &self,
         hay: &[u8],

@@ -27,12 +27,11 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
-use std::ops::Range;
-
 use crate::kwdfa::{KeywordDfa, LaneHits};
 use crate::rule::{Rule, Window};
 

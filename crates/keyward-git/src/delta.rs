@@ -6,7 +6,7 @@
 //! edge where the base went on. So the base's findings whose surroundings were copied whole
 //! are carried over, and the rules run only where an event could change what they find.
 //!
-//! # Why that gives the same findings as matching the whole blob
+//! # Why that is meant to give the same findings as matching the whole blob
 //!
 //! A finding depends on the bytes within its trigger's *reach* (the keyword window plus the
 //! longest keyword) of its match: its keyword lies there, and so does every byte its regex
@@ -26,10 +26,26 @@
 //!   windows again, so those findings are recomputed with the same windows as a whole scan.
 //! - a decoded finding counts with the largest decoder reach; a base's decoded finding that
 //!   is only partly copied makes the blob be matched whole (which trigger decoded it is not
-//!   kept). A decoded run can be longer than any reach: an edit inside a long run, farther
-//!   than two short reaches from the short trigger's keyword that started it, is not seen.
+//!   kept).
 //! - found and carried findings are merged as the matcher removes overlaps (the better
 //!   finding of two overlapping ones is kept).
+//!
+//! # Where that argument fails (why this pass is not the default)
+//!
+//! The argument assumes a finding depends only on its match ± reach. That is not so when:
+//!
+//! - a rule's windows merge into a chain: a match then depends on every keyword of the chain,
+//!   and a region that cuts the chain gives the regex a shorter window (different matches
+//!   near the change), while carried findings far from it may be tiled differently now;
+//! - a decoder takes a run that starts in its window whole: an edit deep inside a long run,
+//!   farther than two short reaches from the keyword, is never decoded;
+//! - the decoded-bytes budget of one scan is spent on other regions than a whole scan spends
+//!   it on;
+//! - overlap removal chains: a finding dropped inside the regions for a neighbour that a
+//!   carried, better finding then drops in turn.
+//!
+//! Each needs the record to keep more (each finding's merged window, the decoded runs, the
+//! budget spent) and the regions to grow until no window crosses their edges.
 //!
 //! The base's findings are complete by induction: roots of a delta tree, and every blob whose
 //! base was not matched (skipped as binary, too large, or unreadable), are matched whole, as
@@ -210,8 +226,8 @@ pub(crate) struct DeltaMatcher<'m> {
     long: Vec<bool>,
     /// Per trigger: its window (bytes before and after a keyword).
     windows: Vec<(usize, usize)>,
-    /// The reach of a decoded finding (the widest short-reach decoder trigger's; a finding
-    /// of a long-reach trigger is never looked for around events, see `long`).
+    /// The reach of a decoded finding: the widest of every decoder trigger's (which trigger
+    /// decoded it is not kept).
     decoded_reach: usize,
     /// The largest reach up to [`SHORT_REACH`].
     short: usize,
@@ -347,9 +363,8 @@ impl<'m> DeltaMatcher<'m> {
             ranges: &regions,
             hits: &first,
         };
-        let found = self.run(data, Some(inject), scratch);
+        let mut found = self.run(data, Some(inject), scratch);
         let new_long = scratch.tracked().to_vec();
-        let mut found = found;
         if !new_long.is_empty() {
             // Now that every long keyword is known: run again if more of them count.
             long.extend(new_long);
