@@ -989,3 +989,131 @@ fn a_token_deep_in_a_long_encoded_value_is_found_at_its_commit() {
     assert_eq!(run.finding(T1)["commit"], added.as_str());
     assert_eq!(run.finding(T1)["in_head"], false);
 }
+
+/// Review probe: a short-reach rule whose keyword hits chain into one merged window that
+/// starts farther from an edit than the regions reach. A whole scan tiles the window's
+/// matches from the chain's start; the restricted scan starts the window at the first
+/// keyword inside the regions, so the matches near the edit differ.
+#[test]
+fn review_chained_short_windows_past_the_regions() {
+    let repo = Repo::new();
+    repo.write(
+        "rules/tile.yaml",
+        "rules:\n  - id: 'hex-tile'\n    name: 'hex tile'\n    provider: 'test'\n    \
+         category: 'api_key'\n    confidence: 'high'\n    keywords: [abc]\n    \
+         pattern: '([0-9a-f]{40})'\n    placeholder_check: false\n    \
+         window: {before: 10, after: 100}\n",
+    );
+    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
+    let mut x = 5u64;
+    let mut run = String::new();
+    while run.len() < 2400 {
+        for _ in 0..58 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            run.push(b"0123456789def"[(x >> 33) as usize % 13] as char);
+        }
+        run.push_str("abc");
+    }
+    let filler = "zz zz zz zz zz zz zz zz zz zz zz zz zz zz\n".repeat(60);
+    repo.write("data.txt", &format!("#\n{run}\n{filler}"));
+    repo.commit("one");
+    let mut edited = run.clone().into_bytes();
+    edited[1700] = if edited[1700] == b'e' { b'f' } else { b'e' };
+    let edited = String::from_utf8(edited).expect("ascii");
+    repo.write("data.txt", &format!("#\n{edited}\n{filler}"));
+    repo.commit("two");
+    repo.git(&["repack", "-q", "-adf"]);
+    both_modes_agree(repo.path());
+}
+
+/// Review probe: the decoded-bytes budget is per scan. A whole scan spends it on the first
+/// encoded regions; the restricted scan of a delta decodes only the regions near its edit,
+/// with a fresh budget, and so reports secrets a whole scan does not.
+#[test]
+fn review_decode_budget_spent_differently() {
+    let repo = Repo::new();
+    repo.write(
+        "rules/zzk.yaml",
+        "rules:\n  - id: 'zzk'\n    name: 'zzk'\n    provider: 'test'\n    \
+         category: 'api_key'\n    confidence: 'high'\n    keywords: [zzk_]\n    \
+         pattern: 'zzk_([a-z0-9]{20})'\n    placeholder_check: false\n    \
+         window: {before: 4, after: 40}\ndecoders:\n  max_decoded_bytes: 200\n",
+    );
+    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
+    let line = |i: usize| {
+        let value = format!("zzk_{i:04}abcdefgh{:08}", i * 7919);
+        format!(
+            "password: {}\n# ------------------------------\n",
+            base64(value.as_bytes())
+        )
+    };
+    let lines: Vec<String> = (0..300).map(line).collect();
+    repo.write("vals.txt", &lines.concat());
+    repo.commit("one");
+    let mut more = lines.clone();
+    more.insert(250, line(1000));
+    repo.write("vals.txt", &more.concat());
+    repo.commit("two");
+    repo.git(&["repack", "-q", "-adf"]);
+    both_modes_agree(repo.path());
+}
+
+/// Review probe: a long-reach rule's chain of merged windows, with a keyword added in front
+/// of the chain's head. The whole scan's window starts earlier, so every match along the
+/// chain moves; the pack-aware pass recomputes the group but keeps only the findings near
+/// the edit and carries the base's stale ones for the rest.
+#[test]
+fn review_new_head_of_a_long_chain() {
+    let repo = Repo::new();
+    repo.write(
+        "rules/tile.yaml",
+        "rules:\n  - id: 'hex-tile'\n    name: 'hex tile'\n    provider: 'test'\n    \
+         category: 'api_key'\n    confidence: 'high'\n    keywords: [abc]\n    \
+         pattern: '([0-9a-f]{40})'\n    placeholder_check: false\n    \
+         window: {before: 10, after: 600}\n",
+    );
+    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
+    let mut x = 9u64;
+    let mut run = String::new();
+    while run.len() < 3000 {
+        for _ in 0..58 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            run.push(b"0123456789def"[(x >> 33) as usize % 13] as char);
+        }
+        run.push_str("abc");
+    }
+    let filler = "zz zz zz zz zz zz zz zz zz zz zz zz zz zz\n".repeat(25);
+    repo.write("data.txt", &format!("#\n{filler}{run}\n"));
+    repo.commit("one");
+    repo.write("data.txt", &format!("#\n{filler}abc1234567{run}\n"));
+    repo.commit("two");
+    repo.git(&["repack", "-q", "-adf"]);
+    both_modes_agree(repo.path());
+}
+
+/// Review probe, with the built-in rules: a token inside a long base64 value, two kilobytes
+/// after the keyword (`api_key`) whose short window starts its decoding. The version with
+/// the token is stored as a delta of the one without; no keyword lies near the edit, so the
+/// pack-aware pass never decodes the run and misses the token.
+#[test]
+fn review_edit_deep_in_a_long_encoded_value() {
+    let repo = Repo::new();
+    let words = "the quick brown fox jumps over the lazy dog while seven wizards hum";
+    let plain: String = words.repeat(60)[..3000].to_string();
+    let token = format!("{:<42}", format!(" {T1} "));
+    let filler: String = (0..60)
+        .map(|i| format!("line {i} of nothing in particular\n"))
+        .collect();
+    let blob = |p: &str, tail: &str| format!("{filler}api_key: {}\n{tail}", base64(p.as_bytes()));
+    let with = format!("{}{token}{}", &plain[..1500], &plain[1542..]);
+    repo.write("data.txt", &blob(&with, &filler[..filler.len() - 200]));
+    repo.commit("with the token");
+    repo.write("data.txt", &blob(&plain, &filler));
+    repo.commit("without");
+    repo.git(&["repack", "-q", "-adf"]);
+    both_modes_agree(repo.path());
+}
