@@ -56,6 +56,13 @@ pub struct Scratch {
     joined: Joined,
     /// Keyword hits of the tracked triggers, from the last top-level scan.
     tracked: Vec<(u32, Range<usize>)>,
+    /// How far past each decoder window of the last top-level scan a run taken whole
+    /// could reach: the bytes from the window's end to the next blank.
+    runs: Vec<Range<usize>>,
+    /// Whether the last top-level scan ran out of its decoded-bytes budget.
+    exhausted: bool,
+    /// The ranges the last region scan searched, grown from the ones asked for.
+    searched: Vec<Range<usize>>,
     /// For matching decoded text, one level down.
     nested: Option<Box<Scratch>>,
 }
@@ -70,6 +77,28 @@ impl Scratch {
     /// keyword span, in order of end.
     pub fn tracked(&self) -> &[(u32, Range<usize>)] {
         &self.tracked
+    }
+
+    /// The merged windows of trigger `t` in the last top-level scan, in order.
+    pub fn windows_of(&self, t: usize) -> &[Range<usize>] {
+        self.windows.get(t).map_or(&[], Vec::as_slice)
+    }
+
+    /// How far past each decoder window of the last top-level scan a run taken whole could
+    /// reach (from the window's end to the next blank, when that is further).
+    pub fn runs(&self) -> &[Range<usize>] {
+        &self.runs
+    }
+
+    /// Whether the last top-level scan ran out of its decoded-bytes budget.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// The ranges the last region scan searched for keywords: those asked for, grown until
+    /// no window of an untracked trigger reaches past their edges.
+    pub fn searched(&self) -> &[Range<usize>] {
+        &self.searched
     }
 
     fn prepare(&mut self, triggers: usize) {
@@ -170,7 +199,13 @@ impl Matcher {
         let decoders = self.inner.rules.decoders();
         let mut budget = decoders.budget();
         scratch.tracked.clear();
-        let top = Top { regions, track };
+        scratch.runs.clear();
+        scratch.exhausted = false;
+        let top = Top {
+            regions,
+            track,
+            top: true,
+        };
         let mut candidates = self.candidates(hay, scratch, decoders.depth(), &mut budget, top);
         let first = out.len();
         remove_overlaps(&mut candidates, self.rules(), out);
@@ -208,6 +243,21 @@ impl Matcher {
             for &t in touched.iter().filter(|&&r| (r as usize) >= rules) {
                 let trigger = &triggers[t as usize - rules];
                 let min = trigger.min_length.unwrap_or(12);
+                if top.top {
+                    // A run that starts in a window is taken whole: note how far past the
+                    // window each one can reach (to the next blank).
+                    let mut reached = 0;
+                    for w in &scratch.windows[t as usize] {
+                        let from = w.end.max(reached);
+                        let rest = &hay[from.min(hay.len())..];
+                        let end =
+                            from + memchr::memchr3(b' ', b'\n', b'\t', rest).unwrap_or(rest.len());
+                        if end > w.end {
+                            scratch.runs.push(w.end..end);
+                        }
+                        reached = end;
+                    }
+                }
                 scratch.regions.clear();
                 let mut done = 0;
                 for w in &scratch.windows[t as usize] {
@@ -220,6 +270,7 @@ impl Matcher {
                 let regions = std::mem::take(&mut scratch.regions);
                 for region in &regions {
                     if region.bytes.len() > *budget {
+                        scratch.exhausted = true;
                         break;
                     }
                     *budget -= region.bytes.len();
@@ -287,6 +338,10 @@ impl Matcher {
     }
 }
 
+/// How many times a region scan grows its ranges before it gives up (reporting the whole
+/// input as searched, so that the caller scans it whole).
+const MAX_GROWTH: usize = 4;
+
 /// Which keyword hits start rule windows in [`Matcher::scan_regions_into`].
 #[derive(Debug, Clone, Copy)]
 pub struct Regions<'a> {
@@ -297,6 +352,10 @@ pub struct Regions<'a> {
     /// The hits of tracked triggers that do count: trigger and keyword span, each
     /// trigger's in order of end (as a whole scan finds them).
     pub hits: &'a [(u32, Range<usize>)],
+    /// How far an untracked trigger's window reaches from its keyword: the ranges grow
+    /// until every window lies this far inside them, so that no window a whole scan would
+    /// merge with theirs is left out.
+    pub reach: usize,
 }
 
 /// Which keyword hits of a top-level scan count, and which are kept.
@@ -306,6 +365,8 @@ struct Top<'a> {
     regions: Option<Regions<'a>>,
     /// Per trigger: keep its hits in [`Scratch::tracked`].
     track: &'a [bool],
+    /// The top level of a scan (not decoded text).
+    top: bool,
 }
 
 /// Records, per rule, the merged windows around every keyword hit that counts.
@@ -322,17 +383,16 @@ fn collect_windows(
         lanes,
         tracked,
         joined,
+        searched,
         ..
     } = scratch;
     let len = hay.len();
-    let restricted = top.regions.is_some();
-    let mut hit = |triggers: &[crate::prefilter::Trigger], hit_start: usize, hit_end: usize| {
-        for t in triggers {
-            let tracked_here = top.track.get(t.rule as usize) == Some(&true);
-            if tracked_here {
-                tracked.push((t.rule, hit_start..hit_end));
-            }
-            if !(restricted && tracked_here) {
+    let Some(r) = top.regions else {
+        prefilter.for_each_hit(hay, lanes, |triggers, hit_start, hit_end| {
+            for t in triggers {
+                if top.track.get(t.rule as usize) == Some(&true) {
+                    tracked.push((t.rule, hit_start..hit_end));
+                }
                 add_window(
                     t.rule,
                     t.before,
@@ -343,12 +403,108 @@ fn collect_windows(
                     touched,
                 );
             }
-        }
+        });
+        searched.clear();
+        return;
     };
-    match top.regions {
-        None => prefilter.for_each_hit(hay, lanes, &mut hit),
-        Some(r) => prefilter.for_each_hit_in(hay, r.ranges, joined, lanes, &mut hit),
+    // Search the ranges, then grow them over every window that comes within reach of their
+    // edges and search what was added, until they stop growing; then start the windows of
+    // every hit found, in order of end as a whole scan does.
+    let overlap = prefilter.max_keyword_len().saturating_sub(1);
+    let mut ranges: Vec<Range<usize>> = r.ranges.to_vec();
+    let mut todo = ranges.clone();
+    let mut found: Vec<(u32, usize, usize, Range<usize>)> = Vec::new();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        prefilter.for_each_hit_in(hay, &todo, joined, lanes, |triggers, s, e| {
+            for t in triggers {
+                if top.track.get(t.rule as usize) == Some(&true) {
+                    tracked.push((t.rule, s..e));
+                } else {
+                    found.push((t.rule, t.before, t.after, s..e));
+                }
+            }
+        });
+        found.sort_unstable_by_key(|(t, _, _, k)| (*t, k.end, k.start));
+        found.dedup();
+        let mut wanted: Vec<Range<usize>> = ranges.clone();
+        let mut window: Option<(u32, Range<usize>)> = None;
+        for (t, before, after, k) in &found {
+            let w = k.start.saturating_sub(*before)..k.end.saturating_add(*after).min(len);
+            match &mut window {
+                Some((wt, cur)) if wt == t && w.start <= cur.end => {
+                    cur.start = cur.start.min(w.start);
+                    cur.end = cur.end.max(w.end);
+                }
+                _ => {
+                    if let Some((_, cur)) = window.take() {
+                        wanted
+                            .push(cur.start.saturating_sub(r.reach)..(cur.end + r.reach).min(len));
+                    }
+                    window = Some((*t, w));
+                }
+            }
+        }
+        if let Some((_, cur)) = window {
+            wanted.push(cur.start.saturating_sub(r.reach)..(cur.end + r.reach).min(len));
+        }
+        wanted.sort_unstable_by_key(|w| w.start);
+        let mut grown: Vec<Range<usize>> = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            match grown.last_mut() {
+                Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                _ => grown.push(w),
+            }
+        }
+        if grown == ranges {
+            break;
+        }
+        let covered: usize = grown.iter().map(|g| g.len()).sum();
+        if rounds == MAX_GROWTH || covered * 10 >= len * 9 {
+            // Chains of windows across most of the input: only a whole scan is right. Say
+            // so through `searched`, and stop here.
+            ranges = std::iter::once(0..len).collect();
+            break;
+        }
+        // What was added, widened by a keyword's length so that none across an old edge
+        // is missed (hits found twice are dropped above).
+        todo.clear();
+        let mut old = ranges.iter().peekable();
+        for g in &grown {
+            let mut from = g.start;
+            while let Some(o) = old.peek() {
+                if o.start >= g.end {
+                    break;
+                }
+                if o.start > from {
+                    todo.push(from.saturating_sub(overlap)..(o.start + overlap).min(len));
+                }
+                from = from.max(o.end);
+                old.next();
+            }
+            if from < g.end {
+                todo.push(from.saturating_sub(overlap)..g.end);
+            }
+        }
+        todo.sort_unstable_by_key(|w| w.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(todo.len());
+        for w in todo.drain(..) {
+            match merged.last_mut() {
+                Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                _ => merged.push(w),
+            }
+        }
+        todo = merged;
+        ranges = grown;
     }
+    tracked.sort_unstable_by_key(|(t, k)| (k.end, k.start, *t));
+    tracked.dedup();
+    found.sort_unstable_by_key(|(t, _, _, k)| (k.end, k.start, *t));
+    for (t, before, after, k) in found {
+        add_window(t, before, after, k, len, windows, touched);
+    }
+    *searched = ranges;
     if let Some(r) = top.regions {
         let n = rules.rules().len();
         for (t, hit) in r.hits {

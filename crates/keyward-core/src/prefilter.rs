@@ -201,6 +201,11 @@ impl Prefilter {
         }
     }
 
+    /// The longest keyword, in bytes.
+    pub fn max_keyword_len(&self) -> usize {
+        self.all.iter().map(|(k, _)| k.len()).max().unwrap_or(0)
+    }
+
     /// Like [`Prefilter::for_each_hit`] over each of `ranges` (sorted, disjoint) of `hay`,
     /// with positions in `hay`. Short ranges are joined into one input in `joined` (a
     /// byte no keyword contains between them), so the search runs in lanes over them all.

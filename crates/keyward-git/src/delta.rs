@@ -30,22 +30,21 @@
 //! - found and carried findings are merged as the matcher removes overlaps (the better
 //!   finding of two overlapping ones is kept).
 //!
-//! # Where that argument fails (why this pass is not the default)
+//! # Where a finding reaches further
 //!
-//! The argument assumes a finding depends only on its match ± reach. That is not so when:
+//! - a rule's windows can merge into a chain: a match then depends on every keyword of the
+//!   chain. So a hit remembers its merged window (its *group*), carrying and "near an event"
+//!   use the group ± reach, and the matcher grows the regions until no window of an
+//!   untracked trigger comes within reach of their edges (after four rounds it gives up, and
+//!   the blob is matched whole);
+//! - a decoder takes a run that starts in its window whole: the record keeps how far past
+//!   each decoder window a run could reach, and a delta that cuts one is matched whole;
+//! - the decoded-bytes budget is per scan: a base that ran out of it, or a blob whose runs
+//!   could come near it, is matched whole.
 //!
-//! - a rule's windows merge into a chain: a match then depends on every keyword of the chain,
-//!   and a region that cuts the chain gives the regex a shorter window (different matches
-//!   near the change), while carried findings far from it may be tiled differently now;
-//! - a decoder takes a run that starts in its window whole: an edit deep inside a long run,
-//!   farther than two short reaches from the keyword, is never decoded;
-//! - the decoded-bytes budget of one scan is spent on other regions than a whole scan spends
-//!   it on;
-//! - overlap removal chains: a finding dropped inside the regions for a neighbour that a
-//!   carried, better finding then drops in turn.
-//!
-//! Each needs the record to keep more (each finding's merged window, the decoded runs, the
-//! budget spent) and the regions to grow until no window crosses their edges.
+//! Not handled: overlap removal can chain (a finding dropped inside the regions for a
+//! neighbour that a carried, better finding then drops in turn); no input showing it is
+//! known. That, and being new, is why this pass is not the default.
 //!
 //! The base's findings are complete by induction: roots of a delta tree, and every blob whose
 //! base was not matched (skipped as binary, too large, or unreadable), are matched whole, as
@@ -73,6 +72,22 @@ pub(crate) struct Hit {
     pub match_span: Range<usize>,
     /// Found by decoding: its reach is the decoders'.
     pub encoded: bool,
+    /// What the finding depends on besides its reach: the merged window its regex ran in
+    /// (for a decoded finding, its encoded region).
+    pub group: Range<usize>,
+}
+
+impl Hit {
+    /// The bytes the finding depends on: its group and match, widened by `reach`.
+    fn need(&self, reach: usize, len: usize) -> Range<usize> {
+        let lo = self
+            .group
+            .start
+            .min(self.match_span.start)
+            .min(self.span.start);
+        let hi = self.group.end.max(self.match_span.end).max(self.span.end);
+        lo.saturating_sub(reach)..hi.saturating_add(reach).min(len)
+    }
 }
 
 /// What a blob passes on to the blobs stored as its deltas: every finding, and where the
@@ -83,12 +98,17 @@ pub(crate) struct Record {
     /// Every keyword hit of the long-reach triggers: trigger and keyword span, in order of
     /// end.
     pub long: Vec<(u32, Range<usize>)>,
+    /// How far past a decoder's window a run taken whole could reach (see
+    /// `Scratch::runs`): cutting one changes what decodes, wherever its keyword is.
+    pub runs: Vec<Range<usize>>,
+    /// Its scan ran out of its decoded-bytes budget.
+    pub exhausted: bool,
 }
 
 impl Record {
     /// Nothing to pass on.
     pub(crate) fn is_empty(&self) -> bool {
-        self.hits.is_empty() && self.long.is_empty()
+        self.hits.is_empty() && self.long.is_empty() && self.runs.is_empty() && !self.exhausted
     }
 }
 
@@ -281,12 +301,26 @@ impl<'m> DeltaMatcher<'m> {
             .scan_regions_into(data, regions, &self.long, scratch, &mut findings);
         findings
             .into_iter()
-            .map(|f| Hit {
-                rule: f.rule,
-                secret: f.secret,
-                span: f.span,
-                match_span: f.match_span,
-                encoded: f.encoding.is_some(),
+            .map(|f| {
+                let encoded = f.encoding.is_some();
+                let group = if encoded {
+                    f.span.clone()
+                } else {
+                    scratch
+                        .windows_of(f.rule)
+                        .iter()
+                        .find(|w| w.start <= f.match_span.start && f.match_span.end <= w.end)
+                        .cloned()
+                        .unwrap_or_else(|| f.match_span.clone())
+                };
+                Hit {
+                    rule: f.rule,
+                    secret: f.secret,
+                    span: f.span,
+                    match_span: f.match_span,
+                    encoded,
+                    group,
+                }
             })
             .collect()
     }
@@ -297,6 +331,8 @@ impl<'m> DeltaMatcher<'m> {
         let record = record.then(|| Record {
             hits: hits.clone(),
             long: scratch.tracked().to_vec(),
+            runs: scratch.runs().to_vec(),
+            exhausted: scratch.exhausted(),
         });
         Matched {
             hits,
@@ -322,15 +358,30 @@ impl<'m> DeltaMatcher<'m> {
         let events = events(&ops, base_len, len);
         let near_event = |lo: usize, hi: usize| near(&events, lo, hi);
         let copies = Copies::new(&ops);
-        // Carry the base's hits whose surroundings were copied whole.
         let mut at = Vec::new();
+        if base.exhausted {
+            // Which encoded runs a whole scan would decode depends on all of them.
+            return self.whole(data, scratch, true);
+        }
+        // A decoded run the delta cuts (its bytes or the bytes that end it) decodes to
+        // something else, whichever keyword started it.
+        let mut runs: Vec<Range<usize>> = Vec::with_capacity(base.runs.len());
+        for run in &base.runs {
+            let edges = run.start.saturating_sub(1)..(run.end + 1).min(base_len);
+            if !copies.find(&edges, &mut at) {
+                return self.whole(data, scratch, true);
+            }
+            runs.extend(at.iter().map(|&a| {
+                let start = a + (run.start - edges.start);
+                start..start + run.len()
+            }));
+        }
+        // Carry the base's hits whose surroundings were copied whole.
         let mut carried: Vec<Hit> = Vec::new();
         for h in &base.hits {
-            let r = self.hit_reach(h);
-            let need = h.match_span.start.min(h.span.start).saturating_sub(r)
-                ..(h.match_span.end.max(h.span.end) + r).min(base_len);
+            let need = h.need(self.hit_reach(h), base_len);
             if !copies.find(&need, &mut at) && h.encoded {
-                // Where a decoded region went, and which trigger found it, is not known.
+                // Which trigger found a decoded region is not known.
                 return self.whole(data, scratch, true);
             }
             for &at in &at {
@@ -338,6 +389,7 @@ impl<'m> DeltaMatcher<'m> {
                 carried.push(Hit {
                     span: shift(h.span.start)..shift(h.span.end),
                     match_span: shift(h.match_span.start)..shift(h.match_span.end),
+                    group: shift(h.group.start)..shift(h.group.end),
                     ..h.clone()
                 });
             }
@@ -362,6 +414,7 @@ impl<'m> DeltaMatcher<'m> {
         let inject = Regions {
             ranges: &regions,
             hits: &first,
+            reach: self.short,
         };
         let mut found = self.run(data, Some(inject), scratch);
         let new_long = scratch.tracked().to_vec();
@@ -375,18 +428,33 @@ impl<'m> DeltaMatcher<'m> {
                 let inject = Regions {
                     ranges: &regions,
                     hits: &near,
+                    reach: self.short,
                 };
                 found = self.run(data, Some(inject), scratch);
             }
+        }
+        let searched: usize = scratch.searched().iter().map(|w| w.len()).sum();
+        if scratch.exhausted() || searched * 10 >= len * 9 {
+            return self.whole(data, scratch, true);
+        }
+        for run in scratch.runs() {
+            if !runs.contains(run) {
+                runs.push(run.clone());
+            }
+        }
+        // The budget is spent run by run: when the blob's runs could come near it, only a
+        // whole scan spends it as a whole scan does (nested decoding spends it too, hence
+        // the half).
+        let encoded: usize = runs.iter().map(|r| r.len()).sum();
+        if encoded >= self.matcher.rule_set().decoders().budget() / 2 {
+            return self.whole(data, scratch, true);
         }
         // Keep what an event could have changed; the rest is the base's, carried.
         let found: Vec<Hit> = found
             .into_iter()
             .filter(|h| {
-                let r = self.hit_reach(h);
-                let lo = h.match_span.start.min(h.span.start).saturating_sub(r);
-                let hi = h.match_span.end.max(h.span.end).saturating_add(r);
-                near_event(lo, hi)
+                let need = h.need(self.hit_reach(h), len);
+                near_event(need.start, need.end)
             })
             .collect();
         let hits = self.keep_best(found, carried);
@@ -394,9 +462,11 @@ impl<'m> DeltaMatcher<'m> {
             record: Some(Record {
                 hits: hits.clone(),
                 long,
+                runs,
+                exhausted: false,
             }),
             hits,
-            windowed: Some(region_bytes as u64),
+            windowed: Some(searched as u64),
         }
     }
 
