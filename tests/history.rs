@@ -990,24 +990,23 @@ fn a_token_deep_in_a_long_encoded_value_is_found_at_its_commit() {
     assert_eq!(run.finding(T1)["in_head"], false);
 }
 
-/// Review probe: a short-reach rule whose keyword hits chain into one merged window that
-/// starts farther from an edit than the regions reach. A whole scan tiles the window's
-/// matches from the chain's start; the restricted scan starts the window at the first
-/// keyword inside the regions, so the matches near the edit differ.
-#[test]
-fn review_chained_short_windows_past_the_regions() {
+/// A repository with a custom rule: keyword `abc`, forty hex digits, the given window
+/// after the keyword; and a run of hex digits with `abc` every 61 bytes, `len` long.
+fn hex_tile_repo(after: usize, seed: u64, len: usize) -> (Repo, String) {
     let repo = Repo::new();
     repo.write(
         "rules/tile.yaml",
-        "rules:\n  - id: 'hex-tile'\n    name: 'hex tile'\n    provider: 'test'\n    \
-         category: 'api_key'\n    confidence: 'high'\n    keywords: [abc]\n    \
-         pattern: '([0-9a-f]{40})'\n    placeholder_check: false\n    \
-         window: {before: 10, after: 100}\n",
+        &format!(
+            "rules:\n  - id: 'hex-tile'\n    name: 'hex tile'\n    provider: 'test'\n    \
+             category: 'api_key'\n    confidence: 'high'\n    keywords: [abc]\n    \
+             pattern: '([0-9a-f]{{40}})'\n    placeholder_check: false\n    \
+             window: {{before: 10, after: {after}}}\n"
+        ),
     );
     repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
-    let mut x = 5u64;
+    let mut x = seed;
     let mut run = String::new();
-    while run.len() < 2400 {
+    while run.len() < len {
         for _ in 0..58 {
             x = x
                 .wrapping_mul(6364136223846793005)
@@ -1016,6 +1015,16 @@ fn review_chained_short_windows_past_the_regions() {
         }
         run.push_str("abc");
     }
+    (repo, run)
+}
+
+/// Review probe: a short-reach rule whose keyword hits chain into one merged window that
+/// starts farther from an edit than the regions reach. A whole scan tiles the window's
+/// matches from the chain's start; the restricted scan starts the window at the first
+/// keyword inside the regions, so the matches near the edit differ.
+#[test]
+fn review_chained_short_windows_past_the_regions() {
+    let (repo, run) = hex_tile_repo(100, 5, 2400);
     let filler = "zz zz zz zz zz zz zz zz zz zz zz zz zz zz\n".repeat(60);
     repo.write("data.txt", &format!("#\n{run}\n{filler}"));
     repo.commit("one");
@@ -1066,26 +1075,7 @@ fn review_decode_budget_spent_differently() {
 /// the edit and carries the base's stale ones for the rest.
 #[test]
 fn review_new_head_of_a_long_chain() {
-    let repo = Repo::new();
-    repo.write(
-        "rules/tile.yaml",
-        "rules:\n  - id: 'hex-tile'\n    name: 'hex tile'\n    provider: 'test'\n    \
-         category: 'api_key'\n    confidence: 'high'\n    keywords: [abc]\n    \
-         pattern: '([0-9a-f]{40})'\n    placeholder_check: false\n    \
-         window: {before: 10, after: 600}\n",
-    );
-    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
-    let mut x = 9u64;
-    let mut run = String::new();
-    while run.len() < 3000 {
-        for _ in 0..58 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            run.push(b"0123456789def"[(x >> 33) as usize % 13] as char);
-        }
-        run.push_str("abc");
-    }
+    let (repo, run) = hex_tile_repo(600, 9, 3000);
     let filler = "zz zz zz zz zz zz zz zz zz zz zz zz zz zz\n".repeat(25);
     repo.write("data.txt", &format!("#\n{filler}{run}\n"));
     repo.commit("one");

@@ -449,14 +449,7 @@ fn collect_windows(
         if let Some((_, cur)) = window {
             wanted.push(cur.start.saturating_sub(r.reach)..(cur.end + r.reach).min(len));
         }
-        wanted.sort_unstable_by_key(|w| w.start);
-        let mut grown: Vec<Range<usize>> = Vec::with_capacity(wanted.len());
-        for w in wanted {
-            match grown.last_mut() {
-                Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
-                _ => grown.push(w),
-            }
-        }
+        let grown = merge_ranges(wanted);
         if grown == ranges {
             break;
         }
@@ -487,15 +480,7 @@ fn collect_windows(
                 todo.push(from.saturating_sub(overlap)..g.end);
             }
         }
-        todo.sort_unstable_by_key(|w| w.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(todo.len());
-        for w in todo.drain(..) {
-            match merged.last_mut() {
-                Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
-                _ => merged.push(w),
-            }
-        }
-        todo = merged;
+        todo = merge_ranges(std::mem::take(&mut todo));
         ranges = grown;
     }
     tracked.sort_unstable_by_key(|(t, k)| (k.end, k.start, *t));
@@ -518,6 +503,19 @@ fn collect_windows(
             add_window(*t, w.before, w.after, hit.clone(), len, windows, touched);
         }
     }
+}
+
+/// Sorts ranges and merges those that overlap or touch.
+pub fn merge_ranges(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// Adds the window of one keyword hit to its trigger's list.

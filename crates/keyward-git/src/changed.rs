@@ -28,7 +28,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use keyward_core::{KeywordSearch, LaneHits, Matcher, Scratch};
+use keyward_core::{KeywordSearch, LaneHits, Matcher, Scratch, merge_ranges};
 use rayon::prelude::*;
 
 use crate::history::blob_findings;
@@ -219,7 +219,7 @@ impl Reach {
                 return whole(len);
             };
             let mut lanes = LaneHits::default();
-            let hoods = merge(
+            let hoods = merge_ranges(
                 added
                     .iter()
                     .map(|a| {
@@ -233,7 +233,7 @@ impl Reach {
             }
         }
         let lines: Vec<Range<usize>> = out.into_iter().map(|r| whole_lines(hay, r)).collect();
-        merge(lines)
+        merge_ranges(lines)
     }
 }
 
@@ -257,19 +257,6 @@ fn whole_lines(hay: &[u8], r: Range<usize>) -> Range<usize> {
         memchr::memchr(b'\n', &hay[r.end..]).map_or(hay.len(), |i| r.end + i + 1)
     };
     start..end.max(start)
-}
-
-/// Sorts and merges overlapping or touching ranges.
-fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
-    ranges.sort_by_key(|r| r.start);
-    let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match out.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 /// A fast hasher for lines (FxHash's mixing, eight bytes at a time). Lines are compared by
@@ -589,7 +576,7 @@ fn added_by(
             .collect();
         all.extend(added_lines(new, &olds));
     }
-    merge(all)
+    merge_ranges(all)
 }
 
 /// Reads a blob into `buf`; `Ok(false)` when its header says it is over `max` (then it is
@@ -647,7 +634,10 @@ mod tests {
         assert_eq!(whole_lines(b"ab\ncd\nef", 4..5), 3..6);
         assert_eq!(whole_lines(b"ab\ncd\nef", 7..8), 6..8);
         assert_eq!(whole_lines(b"ab\ncd\n", 0..3), 0..3);
-        assert_eq!(merge(vec![5..9, 0..2, 2..3, 8..12]), vec![0..3, 5..12]);
+        assert_eq!(
+            merge_ranges(vec![5..9, 0..2, 2..3, 8..12]),
+            vec![0..3, 5..12]
+        );
         assert_eq!(shared_ends(b"a\nb\nc\n", b"a\nc\n"), (2, 2));
         assert_eq!(shared_ends(b"a\nxb\n", b"a\nb\n"), (2, 0));
         assert_eq!(shared_ends(b"same\n", b"same\n"), (5, 0));

@@ -52,7 +52,7 @@
 
 use std::ops::Range;
 
-use keyward_core::{Matcher, Regions, Scratch, Secret};
+use keyward_core::{Matcher, Regions, Scratch, Secret, merge_ranges};
 
 /// Triggers whose reach is at most this many bytes are looked for around each event; the
 /// keywords of the others are tracked from base to delta. (Most rules reach less; 450
@@ -685,16 +685,12 @@ fn events(ops: &[Op], base_len: usize, len: usize) -> Vec<Range<usize>> {
 
 /// The ranges to look for keywords in: each event widened by `widen` each way, merged.
 fn regions(events: &[Range<usize>], widen: usize, len: usize) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
-    for e in events {
-        let start = e.start.saturating_sub(widen);
-        let end = e.end.saturating_add(widen).min(len);
-        match out.last_mut() {
-            Some(last) if start <= last.end => last.end = last.end.max(end),
-            _ => out.push(start..end),
-        }
-    }
-    out
+    merge_ranges(
+        events
+            .iter()
+            .map(|e| e.start.saturating_sub(widen)..e.end.saturating_add(widen).min(len))
+            .collect(),
+    )
 }
 
 /// 1-based line and column (in characters) of byte `at`.
