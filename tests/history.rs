@@ -1107,3 +1107,49 @@ fn review_edit_deep_in_a_long_encoded_value() {
     repo.git(&["repack", "-q", "-adf"]);
     both_modes_agree(repo.path());
 }
+
+/// A version that differs from the next only inside a base64 value, a few hundred bytes
+/// after the keyword (`api_key`) whose short window starts its decoding: the cut run is
+/// decoded again around the edit, and the token is found at its commit as a whole scan
+/// finds it.
+#[test]
+fn pack_aware_decodes_again_a_run_cut_past_its_window() {
+    let repo = Repo::new();
+    let words = "the quick brown fox jumps over the lazy dog while seven wizards hum";
+    let plain: String = words.repeat(10)[..450].to_string();
+    let token = format!("{:<42}", format!(" {T1} "));
+    let filler: String = (0..80)
+        .map(|i| format!("line {i} of nothing in particular\n"))
+        .collect();
+    let blob = |p: &str| format!("{filler}api_key: {}\n{filler}", base64(p.as_bytes()));
+    let with = format!("{}{token}{}", &plain[..200], &plain[242..]);
+    repo.write("data.txt", &blob(&with));
+    let added = repo.commit("with the token");
+    repo.write("data.txt", &blob(&plain));
+    repo.commit("without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let run = both_modes_agree(repo.path());
+    assert_eq!(run.finding(T1)["commit"], added.as_str());
+}
+
+/// The same for a tracked decoder trigger (`data:`, whose window reaches eight kilobytes):
+/// an edit sixteen kilobytes past the window's end, in the run the window takes whole.
+#[test]
+fn pack_aware_decodes_again_a_long_run_cut_far_past_its_window() {
+    let repo = Repo::new();
+    let words = "the quick brown fox jumps over the lazy dog while seven wizards hum ";
+    let plain: String = words.repeat(400)[..24_000].to_string();
+    let token = format!("{:<42}", format!(" {T1} "));
+    let filler: String = (0..80)
+        .map(|i| format!("line {i} of nothing in particular\n"))
+        .collect();
+    let blob = |p: &str| format!("{filler}data: {}\n{filler}", base64(p.as_bytes()));
+    let with = format!("{}{token}{}", &plain[..18_000], &plain[18_042..]);
+    repo.write("data.txt", &blob(&with));
+    let added = repo.commit("with the token");
+    repo.write("data.txt", &blob(&plain));
+    repo.commit("without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let run = both_modes_agree(repo.path());
+    assert_eq!(run.finding(T1)["commit"], added.as_str());
+}

@@ -57,8 +57,8 @@ pub struct Scratch {
     /// Keyword hits of the tracked triggers, from the last top-level scan.
     tracked: Vec<(u32, Range<usize>)>,
     /// How far past each decoder window of the last top-level scan a run taken whole
-    /// could reach: the bytes from the window's end to the next blank.
-    runs: Vec<Range<usize>>,
+    /// could reach: its trigger, and the bytes from the window's end to the next blank.
+    runs: Vec<(u32, Range<usize>)>,
     /// Whether the last top-level scan ran out of its decoded-bytes budget.
     exhausted: bool,
     /// The ranges the last region scan searched, grown from the ones asked for.
@@ -85,8 +85,9 @@ impl Scratch {
     }
 
     /// How far past each decoder window of the last top-level scan a run taken whole could
-    /// reach (from the window's end to the next blank, when that is further).
-    pub fn runs(&self) -> &[Range<usize>] {
+    /// reach: its trigger, and the bytes from the window's end to the next blank, when
+    /// that is further.
+    pub fn runs(&self) -> &[(u32, Range<usize>)] {
         &self.runs
     }
 
@@ -95,8 +96,9 @@ impl Scratch {
         self.exhausted
     }
 
-    /// The ranges the last region scan searched for keywords: those asked for, grown until
-    /// no window of an untracked trigger reaches past their edges.
+    /// The ranges the last region scan searched for keywords: those asked for, grown along
+    /// every merged window near an event (see [`Regions::events`]); the whole input when
+    /// the growth gave up.
     pub fn searched(&self) -> &[Range<usize>] {
         &self.searched
     }
@@ -248,12 +250,9 @@ impl Matcher {
                     // window each one can reach (to the next blank).
                     let mut reached = 0;
                     for w in &scratch.windows[t as usize] {
-                        let from = w.end.max(reached);
-                        let rest = &hay[from.min(hay.len())..];
-                        let end =
-                            from + memchr::memchr3(b' ', b'\n', b'\t', rest).unwrap_or(rest.len());
+                        let end = blank_from(hay, w.end.max(reached));
                         if end > w.end {
-                            scratch.runs.push(w.end..end);
+                            scratch.runs.push((t, w.end..end));
                         }
                         reached = end;
                     }
@@ -345,17 +344,19 @@ const MAX_GROWTH: usize = 4;
 /// Which keyword hits start rule windows in [`Matcher::scan_regions_into`].
 #[derive(Debug, Clone, Copy)]
 pub struct Regions<'a> {
-    /// Sorted, disjoint ranges of the input: the hits of untracked triggers found inside
-    /// them count. Hits of tracked triggers are found there too (and kept in
-    /// [`Scratch::tracked`]) but start no window.
+    /// Sorted, disjoint ranges of the input to look for keywords in. Hits of tracked
+    /// triggers found there are kept in [`Scratch::tracked`] but start no window.
     pub ranges: &'a [Range<usize>],
     /// The hits of tracked triggers that do count: trigger and keyword span, each
     /// trigger's in order of end (as a whole scan finds them).
     pub hits: &'a [(u32, Range<usize>)],
-    /// How far an untracked trigger's window reaches from its keyword: the ranges grow
-    /// until every window lies this far inside them, so that no window a whole scan would
-    /// merge with theirs is left out.
-    pub reach: usize,
+    /// Sorted ranges (points may be empty) whose surroundings count: an untracked
+    /// trigger's hits start windows only when their merged window, widened by the
+    /// trigger's reach (its window plus the longest keyword), touches one of them. The
+    /// ranges grow along each such window until every hit a whole scan would merge into it
+    /// is found, so `ranges` must hold at least one hit of each (each event widened by two
+    /// reaches does).
+    pub events: &'a [Range<usize>],
 }
 
 /// Which keyword hits of a top-level scan count, and which are kept.
@@ -407,13 +408,24 @@ fn collect_windows(
         searched.clear();
         return;
     };
-    // Search the ranges, then grow them over every window that comes within reach of their
-    // edges and search what was added, until they stop growing; then start the windows of
-    // every hit found, in order of end as a whole scan does.
+    // Search the ranges; then, for every merged window that touches an event within its
+    // trigger's reach, grow them over every hit that could merge into it, and search what
+    // was added, until they stop growing. Windows near no event start nothing: their
+    // findings are the caller's to carry.
     let overlap = prefilter.max_keyword_len().saturating_sub(1);
+    let longest = overlap + 1;
+    let near = |lo: usize, hi: usize| {
+        let i = r.events.partition_point(|e| e.end < lo);
+        r.events.get(i).is_some_and(|e| e.start <= hi)
+    };
     let mut ranges: Vec<Range<usize>> = r.ranges.to_vec();
     let mut todo = ranges.clone();
     let mut found: Vec<(u32, usize, usize, Range<usize>)> = Vec::new();
+    // Per hit of `found` (in its order): its merged window touches an event.
+    let mut counts: Vec<bool> = Vec::new();
+    let first_decoder = rules.rules().len();
+    // The last blank looked for: from where, and where it is (none lies between).
+    let mut blank = (usize::MAX, 0);
     let mut rounds = 0;
     loop {
         rounds += 1;
@@ -428,26 +440,42 @@ fn collect_windows(
         });
         found.sort_unstable_by_key(|(t, _, _, k)| (*t, k.end, k.start));
         found.dedup();
+        counts.clear();
+        counts.resize(found.len(), false);
         let mut wanted: Vec<Range<usize>> = ranges.clone();
-        let mut window: Option<(u32, Range<usize>)> = None;
-        for (t, before, after, k) in &found {
-            let w = k.start.saturating_sub(*before)..k.end.saturating_add(*after).min(len);
-            match &mut window {
-                Some((wt, cur)) if wt == t && w.start <= cur.end => {
-                    cur.start = cur.start.min(w.start);
-                    cur.end = cur.end.max(w.end);
+        let mut from = 0;
+        while from < found.len() {
+            // One merged window: the hits of one trigger whose windows overlap or touch.
+            let (t, before, after, k) = &found[from];
+            let mut cur = k.start.saturating_sub(*before)..k.end.saturating_add(*after).min(len);
+            let mut to = from + 1;
+            while let Some((t2, _, _, k2)) = found.get(to) {
+                let w = k2.start.saturating_sub(*before)..k2.end.saturating_add(*after).min(len);
+                if t2 != t || w.start > cur.end {
+                    break;
                 }
-                _ => {
-                    if let Some((_, cur)) = window.take() {
-                        wanted
-                            .push(cur.start.saturating_sub(r.reach)..(cur.end + r.reach).min(len));
-                    }
-                    window = Some((*t, w));
-                }
+                cur.start = cur.start.min(w.start);
+                cur.end = cur.end.max(w.end);
+                to += 1;
             }
-        }
-        if let Some((_, cur)) = window {
-            wanted.push(cur.start.saturating_sub(r.reach)..(cur.end + r.reach).min(len));
+            let reach = before + after + longest;
+            // A decoder takes a run that starts in its window whole, up to the next blank.
+            let mut end = cur.end;
+            if *t as usize >= first_decoder {
+                if !(blank.0 <= end && end <= blank.1) {
+                    blank = (end, blank_from(hay, end));
+                }
+                end = blank.1;
+            }
+            if near(cur.start.saturating_sub(reach), end.saturating_add(reach)) {
+                counts[from..to].fill(true);
+                // A hit merges into it when its window touches it.
+                wanted.push(
+                    cur.start.saturating_sub(after + longest)
+                        ..cur.end.saturating_add(before + longest).min(len),
+                );
+            }
+            from = to;
         }
         let grown = merge_ranges(wanted);
         if grown == ranges {
@@ -485,8 +513,13 @@ fn collect_windows(
     }
     tracked.sort_unstable_by_key(|(t, k)| (k.end, k.start, *t));
     tracked.dedup();
-    found.sort_unstable_by_key(|(t, _, _, k)| (k.end, k.start, *t));
-    for (t, before, after, k) in found {
+    let mut starting: Vec<(u32, usize, usize, Range<usize>)> = found
+        .into_iter()
+        .zip(&counts)
+        .filter_map(|(hit, &counts)| counts.then_some(hit))
+        .collect();
+    starting.sort_unstable_by_key(|(t, _, _, k)| (k.end, k.start, *t));
+    for (t, before, after, k) in starting {
         add_window(t, before, after, k, len, windows, touched);
     }
     *searched = ranges;
@@ -503,6 +536,13 @@ fn collect_windows(
             add_window(*t, w.before, w.after, hit.clone(), len, windows, touched);
         }
     }
+}
+
+/// Where the first blank (space, tab or newline) at or after `from` is; the input's end if
+/// there is none.
+fn blank_from(hay: &[u8], from: usize) -> usize {
+    let rest = &hay[from.min(hay.len())..];
+    from.min(hay.len()) + memchr::memchr3(b' ', b'\n', b'\t', rest).unwrap_or(rest.len())
 }
 
 /// Sorts ranges and merges those that overlap or touch.

@@ -98,9 +98,10 @@ pub(crate) struct Record {
     /// Every keyword hit of the long-reach triggers: trigger and keyword span, in order of
     /// end.
     pub long: Vec<(u32, Range<usize>)>,
-    /// How far past a decoder's window a run taken whole could reach (see
-    /// `Scratch::runs`): cutting one changes what decodes, wherever its keyword is.
-    pub runs: Vec<Range<usize>>,
+    /// How far past a decoder's window a run taken whole could reach, and the decoder
+    /// trigger whose window it is (see `Scratch::runs`): cutting one changes what decodes,
+    /// wherever its keyword is.
+    pub runs: Vec<(u32, Range<usize>)>,
     /// Its scan ran out of its decoded-bytes budget.
     pub exhausted: bool,
 }
@@ -251,6 +252,8 @@ pub(crate) struct DeltaMatcher<'m> {
     decoded_reach: usize,
     /// The largest reach up to [`SHORT_REACH`].
     short: usize,
+    /// The first decoder trigger (the rules come first).
+    first_decoder: usize,
 }
 
 fn reach_of(keywords: &[String], before: usize, after: usize) -> usize {
@@ -282,6 +285,7 @@ impl<'m> DeltaMatcher<'m> {
             windows,
             decoded_reach,
             short: short.unwrap_or(0),
+            first_decoder: rules,
         }
     }
 
@@ -363,18 +367,24 @@ impl<'m> DeltaMatcher<'m> {
             // Which encoded runs a whole scan would decode depends on all of them.
             return self.whole(data, scratch, true);
         }
-        // A decoded run the delta cuts (its bytes or the bytes that end it) decodes to
-        // something else, whichever keyword started it.
-        let mut runs: Vec<Range<usize>> = Vec::with_capacity(base.runs.len());
-        for run in &base.runs {
+        // A decoded run the delta cuts (its bytes or the blank that ends it) decodes to
+        // something else, whichever keyword started it. Its window then counts again: a
+        // window of a tracked trigger counts with its run (`long_hits_near`); one of an
+        // untracked trigger is found by the keyword search when its keyword lies within
+        // two short reaches of the cut (as the matcher counts it with its run too).
+        let mut runs: Vec<(u32, Range<usize>)> = Vec::with_capacity(base.runs.len());
+        for (t, run) in &base.runs {
             let edges = run.start.saturating_sub(1)..(run.end + 1).min(base_len);
-            if !copies.find(&edges, &mut at) {
+            if copies.find(&edges, &mut at) {
+                runs.extend(at.iter().map(|&a| {
+                    let start = a + (run.start - edges.start);
+                    (*t, start..start + run.len())
+                }));
+            } else if !self.long.get(*t as usize).copied().unwrap_or(true)
+                && run.len() + 2 + self.reach[*t as usize] > 2 * self.short
+            {
                 return self.whole(data, scratch, true);
             }
-            runs.extend(at.iter().map(|&a| {
-                let start = a + (run.start - edges.start);
-                start..start + run.len()
-            }));
         }
         // Carry the base's hits whose surroundings were copied whole.
         let mut carried: Vec<Hit> = Vec::new();
@@ -410,11 +420,11 @@ impl<'m> DeltaMatcher<'m> {
             long.extend(at.iter().map(|&at| (*t, at..at + k.len())));
         }
         long.sort_by_key(|(t, k)| (k.end, k.start, *t));
-        let first = self.long_hits_near(&long, &events, len);
+        let first = self.long_hits_near(data, &long, &events);
         let inject = Regions {
             ranges: &regions,
             hits: &first,
-            reach: self.short,
+            events: &events,
         };
         let mut found = self.run(data, Some(inject), scratch);
         let new_long = scratch.tracked().to_vec();
@@ -423,12 +433,12 @@ impl<'m> DeltaMatcher<'m> {
             long.extend(new_long);
             long.sort_by_key(|(t, k)| (k.end, k.start, *t));
             long.dedup();
-            let near = self.long_hits_near(&long, &events, len);
+            let near = self.long_hits_near(data, &long, &events);
             if near != first {
                 let inject = Regions {
                     ranges: &regions,
                     hits: &near,
-                    reach: self.short,
+                    events: &events,
                 };
                 found = self.run(data, Some(inject), scratch);
             }
@@ -445,7 +455,7 @@ impl<'m> DeltaMatcher<'m> {
         // The budget is spent run by run: when the blob's runs could come near it, only a
         // whole scan spends it as a whole scan does (nested decoding spends it too, hence
         // the half).
-        let encoded: usize = runs.iter().map(|r| r.len()).sum();
+        let encoded: usize = runs.iter().map(|(_, r)| r.len()).sum();
         if encoded >= self.matcher.rule_set().decoders().budget() / 2 {
             return self.whole(data, scratch, true);
         }
@@ -494,13 +504,15 @@ impl<'m> DeltaMatcher<'m> {
 
     /// The long-reach keyword hits (all of the blob's, in order of end) that must count:
     /// those of each trigger's merged windows that come within the trigger's reach of an
-    /// event. The other windows are as in the base, so their findings were carried.
+    /// event (a decoder's window with the run it takes whole). The other windows are as
+    /// in the base, so their findings were carried.
     fn long_hits_near(
         &self,
+        data: &[u8],
         long: &[(u32, Range<usize>)],
         events: &[Range<usize>],
-        len: usize,
     ) -> Vec<(u32, Range<usize>)> {
+        let len = data.len();
         let mut by_trigger = long.to_vec();
         by_trigger.sort_by_key(|(t, k)| (*t, k.end, k.start));
         let mut out = Vec::new();
@@ -527,11 +539,17 @@ impl<'m> DeltaMatcher<'m> {
                 continue;
             }
             if i > group_from {
-                let r = self.reach[by_trigger[group_from].0 as usize];
+                let t = by_trigger[group_from].0 as usize;
+                let r = self.reach[t];
+                let end = if t >= self.first_decoder {
+                    blank_from(data, window.end)
+                } else {
+                    window.end
+                };
                 if near(
                     events,
                     window.start.saturating_sub(r),
-                    window.end.saturating_add(r),
+                    end.saturating_add(r),
                 ) {
                     out.extend_from_slice(&by_trigger[group_from..i]);
                 }
@@ -562,6 +580,12 @@ fn join_copies(ops: &[Op]) -> Vec<Op> {
         out.push(*op);
     }
     out
+}
+
+/// Where the first blank (space, tab or newline) at or after `from` is; the end if none.
+fn blank_from(data: &[u8], from: usize) -> usize {
+    let rest = &data[from.min(data.len())..];
+    from.min(data.len()) + memchr::memchr3(b' ', b'\n', b'\t', rest).unwrap_or(rest.len())
 }
 
 /// Whether an event lies in `lo..=hi` (`events` in order, as [`events`] gives them).
