@@ -197,8 +197,8 @@ fn take_run(hay: &[u8], s: usize, min: usize, out: &mut Vec<Decoded>) -> usize {
         e += 1;
     }
     if i - s >= min
+        && base64_is_text(&hay[s..i])
         && let Some(bytes) = base64_decode(&hay[s..i])
-        && looks_like_text(&bytes)
     {
         out.push(Decoded {
             start: s,
@@ -209,45 +209,89 @@ fn take_run(hay: &[u8], s: usize, min: usize, out: &mut Vec<Decoded>) -> usize {
     e.max(i)
 }
 
-/// Decodes base64 (standard or URL-safe, padding optional); `None` on a bad length.
-pub(crate) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
+/// The value of each base64 character (standard and URL-safe); 0xff for any other byte.
+static BASE64_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' | b'-' => 62,
             b'/' | b'_' => 63,
-            _ => return None,
-        } as u32)
+            _ => 0xff,
+        };
+        i += 1;
     }
+    t
+};
+
+/// Calls `f` with the bytes each group of up to four base64 characters decodes to (padding
+/// stripped first); false on a bad character or length, or as soon as `f` returns false.
+fn base64_groups(s: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> bool {
     let s = s
         .strip_suffix(b"==")
         .or_else(|| s.strip_suffix(b"="))
         .unwrap_or(s);
     if s.len() % 4 == 1 {
-        return None;
+        return false;
     }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
     for chunk in s.chunks(4) {
         let mut n = 0u32;
         for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c)? << (18 - 6 * i);
+            let v = BASE64_VALUE[c as usize];
+            if v == 0xff {
+                return false;
+            }
+            n |= u32::from(v) << (18 - 6 * i);
         }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
+        if !f(&n.to_be_bytes()[1..chunk.len()]) {
+            return false;
+        }
     }
-    Some(out)
+    true
+}
+
+/// Decodes base64 (standard or URL-safe, padding optional); `None` on a bad length.
+pub(crate) fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    base64_groups(s, |bytes| {
+        out.extend_from_slice(bytes);
+        true
+    })
+    .then_some(out)
+}
+
+/// Whether `s` decodes as [`base64_decode`] does to what [`looks_like_text`] accepts;
+/// decides without keeping the bytes, mostly within the first few groups.
+fn base64_is_text(s: &[u8]) -> bool {
+    let (mut len, mut high) = (0usize, 0usize);
+    base64_groups(s, |bytes| {
+        len += bytes.len();
+        bytes.iter().all(|&b| {
+            high += usize::from(b >= 0x80);
+            text_byte(b)
+        })
+    }) && len >= 6
+        && high * 10 <= len
+}
+
+/// Not a control byte other than tab and line breaks.
+fn text_byte(b: u8) -> bool {
+    !(b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t') || b == 0x7f)
 }
 
 /// Printable text: no NULs or other control bytes but tab and line breaks, mostly ASCII.
+#[cfg(test)]
 fn looks_like_text(bytes: &[u8]) -> bool {
     if bytes.len() < 6 {
         return false;
     }
     let mut high = 0;
     for &b in bytes {
-        if b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t') || b == 0x7f {
+        if !text_byte(b) {
             return false;
         }
         if b >= 0x80 {
@@ -525,6 +569,54 @@ mod tests {
                 String::from_utf8_lossy(&hay)
             );
         }
+    }
+
+    #[test]
+    fn base64_is_text_agrees_with_decoding_then_checking() {
+        let mut x = 11u64;
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=.";
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (x >> 40) as usize % 40;
+            let mut s = Vec::with_capacity(len);
+            for _ in 0..len {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                // Mostly text-like encodings: base64 of printable bytes, sometimes noise.
+                s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            if x % 3 == 0 {
+                let text: Vec<u8> = (0..len)
+                    .map(|i| b' ' + ((x as usize >> (i % 40)) % 95) as u8)
+                    .collect();
+                s = encode_for_test(&text);
+            }
+            let reference = base64_decode(&s).is_some_and(|b| looks_like_text(&b));
+            assert_eq!(
+                base64_is_text(&s),
+                reference,
+                "{}",
+                String::from_utf8_lossy(&s)
+            );
+        }
+    }
+
+    fn encode_for_test(bytes: &[u8]) -> Vec<u8> {
+        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize]);
+            }
+        }
+        out
     }
 
     #[test]

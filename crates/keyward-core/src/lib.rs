@@ -48,7 +48,7 @@ pub use finding::{Finding, Fingerprint, Secret};
 pub use glob::{Glob, GlobList};
 pub use jwt::{JwtInfo, JwtKind, decode_jwt};
 pub use kwdfa::{KeywordSearch, LaneHits};
-pub use matcher::{Matcher, Regions, Scratch, merge_ranges};
+pub use matcher::{KeywordHit, Matcher, Regions, Scratch, merge_ranges};
 pub use remediation::RemediationSpec;
 pub use revocation::{ClientAuth, RevocationEndpoint};
 pub use rule::{

@@ -341,15 +341,19 @@ impl Matcher {
 /// input as searched, so that the caller scans it whole).
 const MAX_GROWTH: usize = 4;
 
+/// A keyword hit of one trigger: the trigger's number and the keyword's span.
+pub type KeywordHit = (u32, Range<usize>);
+
 /// Which keyword hits start rule windows in [`Matcher::scan_regions_into`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Regions<'a> {
     /// Sorted, disjoint ranges of the input to look for keywords in. Hits of tracked
     /// triggers found there are kept in [`Scratch::tracked`] but start no window.
     pub ranges: &'a [Range<usize>],
-    /// The hits of tracked triggers that do count: trigger and keyword span, each
-    /// trigger's in order of end (as a whole scan finds them).
-    pub hits: &'a [(u32, Range<usize>)],
+    /// Given the tracked hits found in `ranges` (trigger and keyword span, in order of
+    /// end), the hits of tracked triggers that do count, each trigger's in order of end
+    /// (as a whole scan finds them). Called once, after the keyword search.
+    pub hits: &'a dyn Fn(&[KeywordHit]) -> Vec<KeywordHit>,
     /// Sorted ranges (points may be empty) whose surroundings count: an untracked
     /// trigger's hits start windows only when their merged window, widened by the
     /// trigger's reach (its window plus the longest keyword), touches one of them. The
@@ -357,6 +361,15 @@ pub struct Regions<'a> {
     /// is found, so `ranges` must hold at least one hit of each (each event widened by two
     /// reaches does).
     pub events: &'a [Range<usize>],
+}
+
+impl std::fmt::Debug for Regions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Regions")
+            .field("ranges", &self.ranges)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which keyword hits of a top-level scan count, and which are kept.
@@ -525,15 +538,15 @@ fn collect_windows(
     *searched = ranges;
     if let Some(r) = top.regions {
         let n = rules.rules().len();
-        for (t, hit) in r.hits {
-            let w = match rules.rules().get(*t as usize) {
+        for (t, hit) in (r.hits)(tracked) {
+            let w = match rules.rules().get(t as usize) {
                 Some(rule) => rule.window(),
-                None => match rules.decoders().triggers.get(*t as usize - n) {
+                None => match rules.decoders().triggers.get(t as usize - n) {
                     Some(trigger) => trigger.window,
                     None => continue,
                 },
             };
-            add_window(*t, w.before, w.after, hit.clone(), len, windows, touched);
+            add_window(t, w.before, w.after, hit, len, windows, touched);
         }
     }
 }

@@ -103,6 +103,8 @@ struct Extension {
 pub(crate) struct Prefilter {
     /// Every distinct lowercase keyword, with the rules that listed it.
     all: Vec<(String, Vec<Trigger>)>,
+    /// The longest keyword's length.
+    longest: usize,
     automaton: OnceLock<Option<Automaton>>,
     scanned: AtomicU64,
 }
@@ -154,6 +156,7 @@ impl Prefilter {
             return Ok(None);
         }
         Ok(Some(Prefilter {
+            longest: all.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
             all,
             automaton: OnceLock::new(),
             scanned: AtomicU64::new(0),
@@ -203,7 +206,7 @@ impl Prefilter {
 
     /// The longest keyword, in bytes.
     pub fn max_keyword_len(&self) -> usize {
-        self.all.iter().map(|(k, _)| k.len()).max().unwrap_or(0)
+        self.longest
     }
 
     /// Like [`Prefilter::for_each_hit`] over each of `ranges` (sorted, disjoint) of `hay`,

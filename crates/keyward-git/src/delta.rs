@@ -95,8 +95,8 @@ impl Hit {
 #[derive(Debug, Default)]
 pub(crate) struct Record {
     pub hits: Vec<Hit>,
-    /// Every keyword hit of the long-reach triggers: trigger and keyword span, in order of
-    /// end.
+    /// Every keyword hit of the long-reach triggers: trigger and keyword span, by trigger,
+    /// then in order of end.
     pub long: Vec<(u32, Range<usize>)>,
     /// How far past a decoder's window a run taken whole could reach, and the decoder
     /// trigger whose window it is (see `Scratch::runs`): cutting one changes what decodes,
@@ -334,7 +334,11 @@ impl<'m> DeltaMatcher<'m> {
         let hits = self.run(data, None, scratch);
         let record = record.then(|| Record {
             hits: hits.clone(),
-            long: scratch.tracked().to_vec(),
+            long: {
+                let mut long = scratch.tracked().to_vec();
+                long.sort_by_key(|(t, k)| (*t, k.end, k.start));
+                long
+            },
             runs: scratch.runs().to_vec(),
             exhausted: scratch.exhausted(),
         });
@@ -419,38 +423,37 @@ impl<'m> DeltaMatcher<'m> {
             copies.find(k, &mut at);
             long.extend(at.iter().map(|&at| (*t, at..at + k.len())));
         }
-        long.sort_by_key(|(t, k)| (k.end, k.start, *t));
-        let first = self.long_hits_near(data, &long, &events);
+        // Which of them count is known once the new ones are found.
+        long.sort_by_key(|(t, k)| (*t, k.end, k.start));
+        let count = |new: &[(u32, Range<usize>)]| {
+            if new.is_empty() {
+                return self.long_hits_near(data, &long, &events);
+            }
+            let mut all = long.clone();
+            all.extend_from_slice(new);
+            all.sort_by_key(|(t, k)| (*t, k.end, k.start));
+            all.dedup();
+            self.long_hits_near(data, &all, &events)
+        };
         let inject = Regions {
             ranges: &regions,
-            hits: &first,
+            hits: &count,
             events: &events,
         };
-        let mut found = self.run(data, Some(inject), scratch);
-        let new_long = scratch.tracked().to_vec();
-        if !new_long.is_empty() {
-            // Now that every long keyword is known: run again if more of them count.
-            long.extend(new_long);
-            long.sort_by_key(|(t, k)| (k.end, k.start, *t));
+        let found = self.run(data, Some(inject), scratch);
+        if !scratch.tracked().is_empty() {
+            long.extend_from_slice(scratch.tracked());
+            long.sort_by_key(|(t, k)| (*t, k.end, k.start));
             long.dedup();
-            let near = self.long_hits_near(data, &long, &events);
-            if near != first {
-                let inject = Regions {
-                    ranges: &regions,
-                    hits: &near,
-                    events: &events,
-                };
-                found = self.run(data, Some(inject), scratch);
-            }
         }
         let searched: usize = scratch.searched().iter().map(|w| w.len()).sum();
         if scratch.exhausted() || searched * 10 >= len * 9 {
             return self.whole(data, scratch, true);
         }
-        for run in scratch.runs() {
-            if !runs.contains(run) {
-                runs.push(run.clone());
-            }
+        if !scratch.runs().is_empty() {
+            runs.extend_from_slice(scratch.runs());
+            runs.sort_unstable_by_key(|(t, r)| (r.start, r.end, *t));
+            runs.dedup();
         }
         // The budget is spent run by run: when the blob's runs could come near it, only a
         // whole scan spends it as a whole scan does (nested decoding spends it too, hence
@@ -502,10 +505,10 @@ impl<'m> DeltaMatcher<'m> {
         out
     }
 
-    /// The long-reach keyword hits (all of the blob's, in order of end) that must count:
-    /// those of each trigger's merged windows that come within the trigger's reach of an
-    /// event (a decoder's window with the run it takes whole). The other windows are as
-    /// in the base, so their findings were carried.
+    /// The long-reach keyword hits (all of the blob's, by trigger, then in order of end)
+    /// that must count: those of each trigger's merged windows that come within the
+    /// trigger's reach of an event (a decoder's window with the run it takes whole). The
+    /// other windows are as in the base, so their findings were carried.
     fn long_hits_near(
         &self,
         data: &[u8],
@@ -513,8 +516,7 @@ impl<'m> DeltaMatcher<'m> {
         events: &[Range<usize>],
     ) -> Vec<(u32, Range<usize>)> {
         let len = data.len();
-        let mut by_trigger = long.to_vec();
-        by_trigger.sort_by_key(|(t, k)| (*t, k.end, k.start));
+        let by_trigger = long;
         let mut out = Vec::new();
         // Each trigger's hits grouped as the matcher merges their windows.
         let mut group_from = 0;
