@@ -97,8 +97,7 @@ impl Scratch {
     }
 
     /// The ranges the last region scan searched for keywords: those asked for, grown along
-    /// every merged window near an event (see [`Regions::events`]); the whole input when
-    /// the growth gave up.
+    /// every merged window near an event (see [`Regions::events`]), or the whole input.
     pub fn searched(&self) -> &[Range<usize>] {
         &self.searched
     }
@@ -337,8 +336,8 @@ impl Matcher {
     }
 }
 
-/// How many times a region scan grows its ranges before it gives up (reporting the whole
-/// input as searched, so that the caller scans it whole).
+/// How many times a region scan grows its ranges before it searches the rest of the input
+/// at once.
 const MAX_GROWTH: usize = 4;
 
 /// A keyword hit of one trigger: the trigger's number and the keyword's span.
@@ -490,16 +489,15 @@ fn collect_windows(
             }
             from = to;
         }
-        let grown = merge_ranges(wanted);
+        let mut grown = merge_ranges(wanted);
         if grown == ranges {
             break;
         }
         let covered: usize = grown.iter().map(|g| g.len()).sum();
-        if rounds == MAX_GROWTH || covered * 10 >= len * 9 {
-            // Chains of windows across most of the input: only a whole scan is right. Say
-            // so through `searched`, and stop here.
-            ranges = std::iter::once(0..len).collect();
-            break;
+        if rounds >= MAX_GROWTH || covered * 10 >= len * 9 {
+            // Chains of windows across much of the input: search the rest at once (the
+            // next round finds nothing more to grow).
+            grown = std::iter::once(0..len).collect();
         }
         // What was added, widened by a keyword's length so that none across an old edge
         // is missed (hits found twice are dropped above).

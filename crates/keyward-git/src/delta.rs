@@ -34,11 +34,14 @@
 //!
 //! - a rule's windows can merge into a chain: a match then depends on every keyword of the
 //!   chain. So a hit remembers its merged window (its *group*), carrying and "near an event"
-//!   use the group ± reach, and the matcher grows the regions until no window of an
-//!   untracked trigger comes within reach of their edges (after four rounds it gives up, and
-//!   the blob is matched whole);
-//! - a decoder takes a run that starts in its window whole: the record keeps how far past
-//!   each decoder window a run could reach, and a delta that cuts one is matched whole;
+//!   use the group ± reach, and only groups near an event start windows: the matcher grows
+//!   the regions along each of them until every keyword that merges into it is found (after
+//!   four rounds, or once they cover nine tenths of the blob, it searches the rest at once);
+//! - a decoder takes a run that starts in its window whole, so its group counts with that
+//!   run. The record keeps how far past each decoder window a run could reach; a delta that
+//!   cuts one starts that window again (a tracked trigger's through its hits, an untracked
+//!   one's because its keyword lies in the regions), or, for a run too long for that, is
+//!   matched whole;
 //! - the decoded-bytes budget is per scan: a base that ran out of it, or a blob whose runs
 //!   could come near it, is matched whole.
 //!
@@ -47,8 +50,7 @@
 //! known. That, and being new, is why this pass is not the default.
 //!
 //! The base's findings are complete by induction: roots of a delta tree, and every blob whose
-//! base was not matched (skipped as binary, too large, or unreadable), are matched whole, as
-//! is a delta whose regions cover nine tenths of it.
+//! base was not matched (skipped as binary, too large, or unreadable), are matched whole.
 
 use std::ops::Range;
 
@@ -412,10 +414,6 @@ impl<'m> DeltaMatcher<'m> {
         // lies within its reach of the finding: look for keywords two short reaches around
         // each event.
         let regions = regions(&events, 2 * self.short, len);
-        let region_bytes: usize = regions.iter().map(|w| w.len()).sum();
-        if region_bytes * 10 >= len * 9 {
-            return self.whole(data, scratch, true);
-        }
         // Every long-reach keyword of the blob: the base's that were copied whole, and the
         // new ones, which touch an event and so lie in the regions (found by this scan).
         let mut long: Vec<(u32, Range<usize>)> = Vec::with_capacity(base.long.len());
@@ -447,7 +445,7 @@ impl<'m> DeltaMatcher<'m> {
             long.dedup();
         }
         let searched: usize = scratch.searched().iter().map(|w| w.len()).sum();
-        if scratch.exhausted() || searched * 10 >= len * 9 {
+        if scratch.exhausted() {
             return self.whole(data, scratch, true);
         }
         if !scratch.runs().is_empty() {
