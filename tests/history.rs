@@ -1153,3 +1153,73 @@ fn pack_aware_decodes_again_a_long_run_cut_far_past_its_window() {
     let run = both_modes_agree(repo.path());
     assert_eq!(run.finding(T1)["commit"], added.as_str());
 }
+
+/// Three rules whose findings overlap in a chain: A's overlaps B's, B's overlaps C's, and
+/// C ranks above B above A. A whole scan drops A for B and then B for C, so only C is
+/// reported. In the version stored as a delta, A's keyword is the only change, far from B
+/// and C: the pass must still drop A, as a whole scan does.
+#[test]
+fn pack_aware_removes_a_chain_of_overlaps_as_a_whole_scan_does() {
+    let repo = Repo::new();
+    let rule = |id: &str, confidence: &str, keyword: &str, pattern: &str, window: &str| {
+        format!(
+            "  - id: '{id}'\n    name: '{id}'\n    provider: 'test'\n    category: 'api_key'\n    \
+             confidence: '{confidence}'\n    keywords: ['{keyword}']\n    pattern: '{pattern}'\n    \
+             placeholder_check: false\n    window: {window}\n"
+        )
+    };
+    repo.write(
+        "rules/chain.yaml",
+        &format!(
+            "rules:\n{}{}{}",
+            rule(
+                "chain-a",
+                "low",
+                "zqa",
+                "zqa[^\\n]{297}([^\\n]{20})",
+                "{before: 0, after: 400}"
+            ),
+            rule(
+                "chain-b",
+                "medium",
+                "zqb",
+                "zqb-([0-9a-f]{20})",
+                "{before: 0, after: 40}"
+            ),
+            rule(
+                "chain-c",
+                "high",
+                "zqc",
+                "([0-9a-f]{8})-zqc",
+                "{before: 40, after: 10}"
+            ),
+        ),
+    );
+    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
+    let filler: String = (0..60)
+        .map(|i| format!("line {i} of nothing in particular\n"))
+        .collect();
+    // Digits in no pattern git's delta encoder could copy from elsewhere.
+    let mut x = 7u64;
+    let gap: String = (0..297)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from(b'0' + (x >> 59) as u8 % 10)
+        })
+        .collect();
+    let line = |keyword: &str| format!("{keyword}{gap}.....zqb-4f0c2a9e71b5d3c86e0f9a2b-zqc\n");
+    repo.write("chain.txt", &format!("{filler}{}{filler}", line("zqa")));
+    repo.commit("with A's keyword");
+    repo.write("chain.txt", &format!("{filler}{}{filler}", line("zqx")));
+    repo.commit("without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let run = both_modes_agree(repo.path());
+    let rules: Vec<&str> = run
+        .findings()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["chain-c"], "{:#}", run.json);
+}

@@ -197,6 +197,32 @@ impl Matcher {
         scratch: &mut Scratch,
         out: &mut Vec<Finding>,
     ) {
+        self.top_scan(hay, regions, track, scratch, out, true);
+    }
+
+    /// Like [`Matcher::scan_regions_into`], but overlapping findings are all kept: every
+    /// accepted match, sorted by start and then end, as the overlap removal of a scan sees
+    /// them (see [`Matcher::rank`]).
+    pub fn candidates_in(
+        &self,
+        hay: &[u8],
+        regions: Option<Regions<'_>>,
+        track: &[bool],
+        scratch: &mut Scratch,
+        out: &mut Vec<Finding>,
+    ) {
+        self.top_scan(hay, regions, track, scratch, out, false);
+    }
+
+    fn top_scan(
+        &self,
+        hay: &[u8],
+        regions: Option<Regions<'_>>,
+        track: &[bool],
+        scratch: &mut Scratch,
+        out: &mut Vec<Finding>,
+        remove: bool,
+    ) {
         let decoders = self.inner.rules.decoders();
         let mut budget = decoders.budget();
         scratch.tracked.clear();
@@ -209,7 +235,12 @@ impl Matcher {
         };
         let mut candidates = self.candidates(hay, scratch, decoders.depth(), &mut budget, top);
         let first = out.len();
-        remove_overlaps(&mut candidates, self.rules(), out);
+        if remove {
+            remove_overlaps(&mut candidates, self.rules(), out);
+        } else {
+            sort_by_span(&mut candidates);
+            out.append(&mut candidates);
+        }
         locate(hay, &mut out[first..]);
         scratch.candidates = candidates;
     }
@@ -669,13 +700,18 @@ fn rank_of(r: usize, encoded: bool, len: usize, rules: &[Rule]) -> Rank {
 ///
 /// Kept findings never overlap, so sorted by start they are sorted by end too: only the tail
 /// that reaches past a candidate's start can overlap it.
-fn remove_overlaps(candidates: &mut Vec<Finding>, rules: &[Rule], out: &mut Vec<Finding>) {
+/// Sorts findings by start, then end, keeping the order of equal spans.
+fn sort_by_span(candidates: &mut [Finding]) {
     candidates.sort_by(|a, b| {
         a.span
             .start
             .cmp(&b.span.start)
             .then(a.span.end.cmp(&b.span.end))
     });
+}
+
+fn remove_overlaps(candidates: &mut Vec<Finding>, rules: &[Rule], out: &mut Vec<Finding>) {
+    sort_by_span(candidates);
     let first = out.len();
     for c in candidates.drain(..) {
         let mut overlap_from = out.len();

@@ -27,8 +27,10 @@
 //! - a decoded finding counts with the largest decoder reach; a base's decoded finding that
 //!   is only partly copied makes the blob be matched whole (which trigger decoded it is not
 //!   kept).
-//! - found and carried findings are merged as the matcher removes overlaps (the better
-//!   finding of two overlapping ones is kept).
+//! - what is found and carried are *candidates*, every accepted match before the matcher
+//!   removes overlaps, so their union is every candidate a whole scan has; overlaps are then
+//!   removed over it as the matcher removes them (a chain of overlaps included: a finding
+//!   dropped for a neighbour that a better one drops in turn).
 //!
 //! # Where a finding reaches further
 //!
@@ -44,10 +46,6 @@
 //!   matched whole;
 //! - the decoded-bytes budget is per scan: a base that ran out of it, or a blob whose runs
 //!   could come near it, is matched whole.
-//!
-//! Not handled: overlap removal can chain (a finding dropped inside the regions for a
-//! neighbour that a carried, better finding then drops in turn); no input showing it is
-//! known. That, and being new, is why this pass is not the default.
 //!
 //! The base's findings are complete by induction: roots of a delta tree, and every blob whose
 //! base was not matched (skipped as binary, too large, or unreadable), are matched whole.
@@ -96,6 +94,7 @@ impl Hit {
 /// keywords of long-reach rules are.
 #[derive(Debug, Default)]
 pub(crate) struct Record {
+    /// Every accepted match, overlapping ones included, sorted by start and then end.
     pub hits: Vec<Hit>,
     /// Every keyword hit of the long-reach triggers: trigger and keyword span, by trigger,
     /// then in order of end.
@@ -300,11 +299,11 @@ impl<'m> DeltaMatcher<'m> {
     }
 
     /// Runs the matcher over `data` (keywords only as `regions` says, when given) and turns
-    /// its findings into hits.
+    /// every accepted match, overlapping ones included, into hits.
     fn run(&self, data: &[u8], regions: Option<Regions<'_>>, scratch: &mut Scratch) -> Vec<Hit> {
         let mut findings = Vec::new();
         self.matcher
-            .scan_regions_into(data, regions, &self.long, scratch, &mut findings);
+            .candidates_in(data, regions, &self.long, scratch, &mut findings);
         findings
             .into_iter()
             .map(|f| {
@@ -333,9 +332,10 @@ impl<'m> DeltaMatcher<'m> {
 
     /// Matches a whole blob. `record`: also list its hits and long keywords for its deltas.
     pub(crate) fn whole(&self, data: &[u8], scratch: &mut Scratch, record: bool) -> Matched {
-        let hits = self.run(data, None, scratch);
+        let candidates = self.run(data, None, scratch);
+        let hits = self.keep_best(&candidates);
         let record = record.then(|| Record {
-            hits: hits.clone(),
+            hits: candidates,
             long: {
                 let mut long = scratch.tracked().to_vec();
                 long.sort_by_key(|(t, k)| (*t, k.end, k.start));
@@ -461,17 +461,20 @@ impl<'m> DeltaMatcher<'m> {
             return self.whole(data, scratch, true);
         }
         // Keep what an event could have changed; the rest is the base's, carried.
-        let found: Vec<Hit> = found
+        let mut all: Vec<Hit> = found
             .into_iter()
             .filter(|h| {
                 let need = h.need(self.hit_reach(h), len);
                 near_event(need.start, need.end)
             })
             .collect();
-        let hits = self.keep_best(found, carried);
+        all.extend(carried);
+        all.sort_by_key(|h| (h.span.start, h.span.end, h.rule, h.encoded));
+        all.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.encoded == b.encoded);
+        let hits = self.keep_best(&all);
         Matched {
             record: Some(Record {
-                hits: hits.clone(),
+                hits: all,
                 long,
                 runs,
                 exhausted: false,
@@ -481,23 +484,20 @@ impl<'m> DeltaMatcher<'m> {
         }
     }
 
-    /// The hits found around events and those carried from the base, as one scan of the
-    /// blob would keep them: sorted by position, a hit overlapping a better one dropped.
-    fn keep_best(&self, found: Vec<Hit>, carried: Vec<Hit>) -> Vec<Hit> {
-        let mut all = found;
-        all.extend(carried);
-        all.sort_by_key(|h| (h.span.start, h.span.end, h.rule, h.encoded));
-        all.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.encoded == b.encoded);
+    /// The findings a scan reports among `candidates` (every accepted match, sorted by
+    /// start and then end, as `Matcher::candidates_in` gives them): a hit overlapping a
+    /// better one is dropped, in the order the matcher's overlap removal drops them.
+    fn keep_best(&self, candidates: &[Hit]) -> Vec<Hit> {
         let rank = |h: &Hit| self.matcher.rank(h.rule, h.encoded, &h.span);
-        let mut out: Vec<Hit> = Vec::with_capacity(all.len());
-        for h in all {
+        let mut out: Vec<Hit> = Vec::with_capacity(candidates.len());
+        for h in candidates {
             let mut from = out.len();
             while from > 0 && out[from - 1].span.end > h.span.start {
                 from -= 1;
             }
-            if out[from..].iter().all(|k| rank(&h) > rank(k)) {
+            if out[from..].iter().all(|k| rank(h) > rank(k)) {
                 out.truncate(from);
-                out.push(h);
+                out.push(h.clone());
             }
         }
         out
