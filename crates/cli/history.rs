@@ -44,11 +44,11 @@ pub struct HistoryArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
     /// Match a blob that a pack stores as a delta only around what the delta changes, and
-    /// carry its base's findings over (experimental: the same findings as --exhaustive on
-    /// every test and repository tried, somewhat faster).
+    /// carry its base's findings over (the default; the same findings as --exhaustive).
     #[arg(long, conflicts_with = "exhaustive")]
     pub pack_aware: bool,
-    /// Match every blob whole (the default, and the reference for --pack-aware).
+    /// Match every blob whole: slower, and the reference the default pass is checked
+    /// against.
     #[arg(long)]
     pub exhaustive: bool,
     #[command(flatten)]
@@ -84,7 +84,7 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
         selection: selection(&args),
         threads: args.threads.unwrap_or(0),
         max_blob_size: args.max_blob_size,
-        pack_aware: args.pack_aware && !args.exhaustive,
+        pack_aware: !args.exhaustive,
     };
     let o = &args.output;
     let progress = Progress::new();

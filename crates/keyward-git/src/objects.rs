@@ -230,18 +230,20 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
     }
 
     /// A blob of the pack-aware pass: matched around its delta's events (`self.delta` holds
-    /// the inflated delta) when its base was matched completely, else whole. Its record is
-    /// kept in `records[pos]` for its own deltas.
+    /// the inflated delta) when its base was matched completely, else whole. Unless it is a
+    /// `leaf` (no delta is built on it), its record is kept in `records[pos]` for its own
+    /// deltas.
     fn packed_blob(
         &mut self,
         id: BlobId,
         data: &[u8],
-        pos: usize,
+        (pos, leaf): (usize, bool),
         base: Option<usize>,
         records: &[OnceLock<Option<Box<Record>>>],
     ) {
         let base_record = base.and_then(|b| records.get(b)).and_then(OnceLock::get);
         let record = match base_record {
+            None if leaf => self.blob(id, data, Base::Unknown),
             None => self.blob(id, data, Base::Root),
             Some(base_record) => match delta::parse(&self.delta, data.len(), &mut self.ops) {
                 Some(base_len) => {
@@ -263,7 +265,9 @@ impl<'s, 'a, V: Visit> Worker<'s, 'a, V> {
                 None => self.blob(id, data, Base::Root),
             },
         };
-        if let Some(r) = record {
+        if let Some(r) = record
+            && !leaf
+        {
             let _ = records[pos].set((!r.is_empty()).then(|| Box::new(r)));
         }
     }
@@ -812,7 +816,8 @@ impl<'w, 's, 'a, V: Visit> PackWalk<'w, 's, 'a, V> {
             match self.p.kinds[i] {
                 BLOB if self.deltas => {
                     let base_pos = base.map(|_| self.p.bases[i] as usize);
-                    worker.packed_blob(BlobId::from_gix(id), &data, i, base_pos, &self.records);
+                    let at = (i, leaf);
+                    worker.packed_blob(BlobId::from_gix(id), &data, at, base_pos, &self.records);
                 }
                 BLOB => {
                     worker.blob(BlobId::from_gix(id), &data, Base::Unknown);
