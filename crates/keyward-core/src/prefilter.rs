@@ -99,6 +99,10 @@ struct Extension {
     triggers: Vec<Trigger>,
 }
 
+/// Ranges at least this long are searched in place by [`Prefilter::for_each_hit_in`]
+/// rather than copied into the joined input.
+pub(crate) const JOIN_BELOW: usize = 4096;
+
 #[derive(Debug)]
 pub(crate) struct Prefilter {
     /// Every distinct lowercase keyword, with the rules that listed it.
@@ -210,8 +214,10 @@ impl Prefilter {
     }
 
     /// Like [`Prefilter::for_each_hit`] over each of `ranges` (sorted, disjoint) of `hay`,
-    /// with positions in `hay`. Short ranges are joined into one input in `joined` (a
-    /// byte no keyword contains between them), so the search runs in lanes over them all.
+    /// with positions in `hay`. Ranges shorter than [`JOIN_BELOW`] are joined into one input
+    /// in `joined` (a byte no keyword contains between them), so the search runs in lanes
+    /// over them all; longer ones are searched in place. Hits come in order of end within
+    /// each input, not across them.
     pub fn for_each_hit_in(
         &self,
         hay: &[u8],
@@ -236,6 +242,14 @@ impl Prefilter {
         starts.clear();
         for r in ranges {
             let r = clamp(r);
+            if r.len() >= JOIN_BELOW {
+                // Long enough for the lanes on its own: searched in place, not copied.
+                self.scanned.fetch_add(r.len() as u64, Ordering::Relaxed);
+                auto.search(&hay[r.clone()], lanes, |t, s, e| {
+                    f(t, r.start + s, r.start + e)
+                });
+                continue;
+            }
             if !bytes.is_empty() {
                 bytes.push(separator);
             }
@@ -501,7 +515,13 @@ mod tests {
             let mut ranges = Vec::new();
             let mut at = next(50);
             while at < len {
-                let end = (at + 1 + next(700)).min(len);
+                // Mostly short ranges (joined), some long enough to be searched in place.
+                let span = if next(4) == 0 {
+                    JOIN_BELOW + next(6000)
+                } else {
+                    next(700)
+                };
+                let end = (at + 1 + span).min(len);
                 ranges.push(at..end);
                 at = end + 1 + next(300);
             }
