@@ -61,6 +61,9 @@ pub struct Scratch {
     runs: Vec<(u32, Range<usize>)>,
     /// Whether the last top-level scan ran out of its decoded-bytes budget.
     exhausted: bool,
+    /// The encoded regions the last top-level scan decoded: trigger, region, and the part
+    /// of the decoded-bytes budget it spent (its nested decoding included).
+    decoded: Vec<(u32, Range<usize>, usize)>,
     /// The ranges the last region scan searched, grown from the ones asked for.
     searched: Vec<Range<usize>>,
     /// For matching decoded text, one level down.
@@ -94,6 +97,13 @@ impl Scratch {
     /// Whether the last top-level scan ran out of its decoded-bytes budget.
     pub fn exhausted(&self) -> bool {
         self.exhausted
+    }
+
+    /// The encoded regions the last top-level scan decoded: the trigger that decoded it,
+    /// the region, and the part of the decoded-bytes budget it spent, nested decoding
+    /// included (a region two triggers decode is listed once for each).
+    pub fn decoded(&self) -> &[(u32, Range<usize>, usize)] {
+        &self.decoded
     }
 
     /// The ranges the last region scan searched for keywords: those asked for, grown along
@@ -228,6 +238,7 @@ impl Matcher {
         scratch.tracked.clear();
         scratch.runs.clear();
         scratch.exhausted = false;
+        scratch.decoded.clear();
         let top = Top {
             regions,
             track,
@@ -302,10 +313,17 @@ impl Matcher {
                         scratch.exhausted = true;
                         break;
                     }
+                    let before = *budget;
                     *budget -= region.bytes.len();
                     let nested = scratch.nested.get_or_insert_with(Default::default);
+                    nested.exhausted = false;
                     let inner =
                         self.candidates(&region.bytes, nested, depth - 1, budget, Top::default());
+                    scratch.exhausted |= nested.exhausted;
+                    if top.top {
+                        let spent = before - *budget;
+                        scratch.decoded.push((t, region.start..region.end, spent));
+                    }
                     found.extend(inner.into_iter().map(|f| Finding {
                         span: region.start..region.end,
                         match_span: region.start..region.end,

@@ -40,12 +40,14 @@
 //!   the regions along each of them until every keyword that merges into it is found (after
 //!   four rounds, or once they cover nine tenths of the blob, it searches the rest at once);
 //! - a decoder takes a run that starts in its window whole, so its group counts with that
-//!   run. The record keeps how far past each decoder window a run could reach; a delta that
-//!   cuts one starts that window again (a tracked trigger's through its hits, an untracked
-//!   one's because its keyword lies in the regions), or, for a run too long for that, is
-//!   matched whole;
-//! - the decoded-bytes budget is per scan: a base that ran out of it, or a blob whose runs
-//!   could come near it, is matched whole.
+//!   run. A delta that cuts a run starts that window again: a tracked trigger's through its
+//!   hits, an untracked one's because its keyword lies in the regions. The record keeps the
+//!   runs too long for that (untracked triggers' runs reaching past two short reaches), and
+//!   a delta that cuts one is matched whole;
+//! - the decoded-bytes budget is per scan: a base that ran out of it is matched whole, and
+//!   so is a blob that could run out of it. The record keeps the encoded regions the scan
+//!   decoded and what each spent: a whole scan of the delta spends at most what its copied
+//!   regions spent in the base plus what the regions near its events spend now.
 //!
 //! The base's findings are complete by induction: roots of a delta tree, and every blob whose
 //! base was not matched (skipped as binary, too large, or unreadable), are matched whole.
@@ -99,10 +101,11 @@ pub(crate) struct Record {
     /// Every keyword hit of the long-reach triggers: trigger and keyword span, by trigger,
     /// then in order of end.
     pub long: Vec<(u32, Range<usize>)>,
-    /// How far past a decoder's window a run taken whole could reach, and the decoder
-    /// trigger whose window it is (see `Scratch::runs`): cutting one changes what decodes,
-    /// wherever its keyword is.
+    /// The runs past an untracked decoder window (see `Scratch::runs`) too long for the
+    /// window's keyword to lie within two short reaches of a cut, with their trigger.
     pub runs: Vec<(u32, Range<usize>)>,
+    /// The encoded regions decoded: trigger, region, and the decoded-bytes budget it spent.
+    pub decoded: Vec<(u32, Range<usize>, usize)>,
     /// Its scan ran out of its decoded-bytes budget.
     pub exhausted: bool,
 }
@@ -110,7 +113,11 @@ pub(crate) struct Record {
 impl Record {
     /// Nothing to pass on.
     pub(crate) fn is_empty(&self) -> bool {
-        self.hits.is_empty() && self.long.is_empty() && self.runs.is_empty() && !self.exhausted
+        self.hits.is_empty()
+            && self.long.is_empty()
+            && self.runs.is_empty()
+            && self.decoded.is_empty()
+            && !self.exhausted
     }
 }
 
@@ -341,7 +348,8 @@ impl<'m> DeltaMatcher<'m> {
                 long.sort_by_key(|(t, k)| (*t, k.end, k.start));
                 long
             },
-            runs: scratch.runs().to_vec(),
+            runs: self.long_runs(scratch.runs()).collect(),
+            decoded: scratch.decoded().to_vec(),
             exhausted: scratch.exhausted(),
         });
         Matched {
@@ -377,19 +385,24 @@ impl<'m> DeltaMatcher<'m> {
         // something else, whichever keyword started it. Its window then counts again: a
         // window of a tracked trigger counts with its run (`long_hits_near`); one of an
         // untracked trigger is found by the keyword search when its keyword lies within
-        // two short reaches of the cut (as the matcher counts it with its run too).
+        // two short reaches of the cut (as the matcher counts it with its run too). The
+        // record keeps only the runs too long for that.
         let mut runs: Vec<(u32, Range<usize>)> = Vec::with_capacity(base.runs.len());
         for (t, run) in &base.runs {
             let edges = run.start.saturating_sub(1)..(run.end + 1).min(base_len);
-            if copies.find(&edges, &mut at) {
-                runs.extend(at.iter().map(|&a| {
-                    let start = a + (run.start - edges.start);
-                    (*t, start..start + run.len())
-                }));
-            } else if !self.long.get(*t as usize).copied().unwrap_or(true)
-                && run.len() + 2 + self.reach[*t as usize] > 2 * self.short
-            {
+            if !copies.find(&edges, &mut at) {
                 return self.whole(data, scratch, true);
+            }
+            runs.extend(at.iter().map(|&a| {
+                let start = a + (run.start - edges.start);
+                (*t, start..start + run.len())
+            }));
+        }
+        // What a whole scan would spend of the budget on the regions the delta copied.
+        let mut decoded: Vec<(u32, Range<usize>, usize)> = Vec::with_capacity(base.decoded.len());
+        for (t, region, spent) in &base.decoded {
+            if copies.find(region, &mut at) {
+                decoded.extend(at.iter().map(|&a| (*t, a..a + region.len(), *spent)));
             }
         }
         // Carry the base's hits whose surroundings were copied whole.
@@ -448,16 +461,21 @@ impl<'m> DeltaMatcher<'m> {
         if scratch.exhausted() {
             return self.whole(data, scratch, true);
         }
-        if !scratch.runs().is_empty() {
-            runs.extend_from_slice(scratch.runs());
+        let new_runs = runs.len();
+        runs.extend(self.long_runs(scratch.runs()));
+        if runs.len() > new_runs {
             runs.sort_unstable_by_key(|(t, r)| (r.start, r.end, *t));
             runs.dedup();
         }
-        // The budget is spent run by run: when the blob's runs could come near it, only a
-        // whole scan spends it as a whole scan does (nested decoding spends it too, hence
-        // the half).
-        let encoded: usize = runs.iter().map(|(_, r)| r.len()).sum();
-        if encoded >= self.matcher.rule_set().decoders().budget() / 2 {
+        // A whole scan decodes what the base's copied regions decoded, and what is near the
+        // events: when that could exceed the budget, only a whole scan spends it as a whole
+        // scan does.
+        // (A region decoded again near an event is the same decoding as the copied one.)
+        decoded.extend_from_slice(scratch.decoded());
+        decoded.sort_unstable_by_key(|(t, r, _)| (r.start, r.end, *t));
+        decoded.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        let spent: usize = decoded.iter().map(|(_, _, s)| s).sum();
+        if spent > self.matcher.rule_set().decoders().budget() {
             return self.whole(data, scratch, true);
         }
         // Keep what an event could have changed; the rest is the base's, carried.
@@ -477,6 +495,7 @@ impl<'m> DeltaMatcher<'m> {
                 hits: all,
                 long,
                 runs,
+                decoded,
                 exhausted: false,
             }),
             hits,
@@ -501,6 +520,21 @@ impl<'m> DeltaMatcher<'m> {
             }
         }
         out
+    }
+
+    /// The runs (see `Scratch::runs`) a record keeps: an untracked trigger's that reach too
+    /// far past its window for the keyword search around a cut to find its keyword.
+    fn long_runs<'a>(
+        &'a self,
+        runs: &'a [(u32, Range<usize>)],
+    ) -> impl Iterator<Item = (u32, Range<usize>)> + 'a {
+        runs.iter()
+            .filter(|(t, run)| {
+                let t = *t as usize;
+                !self.long.get(t).copied().unwrap_or(true)
+                    && run.len() + 2 + self.reach[t] > 2 * self.short
+            })
+            .cloned()
     }
 
     /// The long-reach keyword hits (all of the blob's, by trigger, then in order of end)
