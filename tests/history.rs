@@ -1223,3 +1223,66 @@ fn pack_aware_removes_a_chain_of_overlaps_as_a_whole_scan_does() {
         .collect();
     assert_eq!(rules, ["chain-c"], "{:#}", run.json);
 }
+
+/// Lines of digits from a linear congruential generator: text git's delta encoder finds
+/// nothing to copy from elsewhere in, so an edit stays one clean event.
+fn digit_lines(seed: u64, lines: usize) -> Vec<String> {
+    let mut x = seed;
+    (0..lines)
+        .map(|i| {
+            let digits: String = (0..50)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b'0' + (x >> 59) as u8 % 10)
+                })
+                .collect();
+            format!("{i:03} {digits}\n")
+        })
+        .collect()
+}
+
+/// Review probe: a token that ends its blob, where `\b` matches at the end of the input.
+/// The older version (a delta of the newer) drops some lines far above and adds a letter
+/// right after the token, so `\b` no longer matches there and a whole scan finds nothing.
+/// The token's need (group ± reach, clipped at the base's end) lies in one copy, so the
+/// base's hit is carried; the event that ends the copy touches it but carrying ignores
+/// events.
+#[test]
+fn review2_token_at_the_end_of_the_base_gains_a_letter() {
+    let repo = Repo::new();
+    let lines = digit_lines(11, 80);
+    let newer = format!("{}token = {T1}", lines.concat());
+    let older = format!(
+        "{}{}token = {T1}x\n",
+        lines[..10].concat(),
+        lines[30..].concat()
+    );
+    repo.write("data.txt", &older);
+    repo.commit("older, the token glued to a letter");
+    repo.write("data.txt", &newer);
+    repo.commit("newer, the token at the end");
+    repo.git(&["repack", "-q", "-adf"]);
+    both_modes_agree(repo.path());
+}
+
+/// Review probe: the same at the start of the blob, where `\b` matches before the first
+/// byte. The older version starts with a letter glued to the token.
+#[test]
+fn review2_token_at_the_start_of_the_base_gains_a_letter() {
+    let repo = Repo::new();
+    let lines = digit_lines(12, 80);
+    let newer = format!("{T1} token\n{}", lines.concat());
+    let older = format!(
+        "x{T1} token\n{}{}",
+        lines[..50].concat(),
+        lines[70..].concat()
+    );
+    repo.write("data.txt", &older);
+    repo.commit("older, a letter glued to the token");
+    repo.write("data.txt", &newer);
+    repo.commit("newer, the token at the start");
+    repo.git(&["repack", "-q", "-adf"]);
+    both_modes_agree(repo.path());
+}
