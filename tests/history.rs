@@ -1286,3 +1286,53 @@ fn review2_token_at_the_start_of_the_base_gains_a_letter() {
     repo.git(&["repack", "-q", "-adf"]);
     both_modes_agree(repo.path());
 }
+
+/// Words picked by a linear congruential generator: text with no long repeats.
+fn lcg_words(seed: u64, len: usize) -> String {
+    const WORDS: [&str; 16] = [
+        "river", "stone", "maple", "quiet", "ember", "lantern", "harbor", "violet", "meadow",
+        "copper", "willow", "signal", "orchard", "cinder", "falcon", "prairie",
+    ];
+    let mut x = seed;
+    let mut out = String::new();
+    while out.len() < len {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.push_str(WORDS[(x >> 60) as usize]);
+        out.push(' ');
+    }
+    out.truncate(len);
+    out
+}
+
+/// Review probe, with the built-in rules: a base64 decoder takes a run that *began before*
+/// its window whole (`base64_regions` backs up to the run's start). Here the keyword
+/// (`token`) follows a three-kilobyte base64 value, and the older version (a delta of the
+/// newer) has a token encoded near the value's start. The edit lies far before the window:
+/// no keyword is within two short reaches of it, and the record's runs only say how far a
+/// run reaches *past* a window, so the pass never decodes the value again and misses the
+/// token a whole scan finds.
+#[test]
+fn review2_run_reaching_back_before_its_window() {
+    let repo = Repo::new();
+    let plain = lcg_words(21, 2250);
+    let with = format!("{} {T1} {}", &plain[..60], &plain[102..]);
+    let lines = digit_lines(13, 30);
+    let blob = |p: &str| {
+        format!(
+            "{}value = {} token\n{}",
+            lines[..15].concat(),
+            base64(p.as_bytes()),
+            lines[15..].concat()
+        )
+    };
+    repo.write("data.txt", &blob(&with));
+    let added = repo.commit("older, a token in the value");
+    repo.write("data.txt", &blob(&plain));
+    repo.commit("newer, without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let whole = history(repo.path(), &["--exhaustive"]);
+    assert_eq!(whole.finding(T1)["commit"], added.as_str());
+    both_modes_agree(repo.path());
+}
