@@ -1336,3 +1336,61 @@ fn review2_run_reaching_back_before_its_window() {
     assert_eq!(whole.finding(T1)["commit"], added.as_str());
     both_modes_agree(repo.path());
 }
+
+/// Review probe, with the built-in rules: the percent decoder takes the whole token around
+/// a `%` marker in its window, back to the previous blank or quote, however far. Here a
+/// three-kilobyte URL path ends with the only keyword (`%2F`), and the older version (a
+/// delta of the newer) has `%20`, a token and `%20` near the path's start. The edit is more
+/// than the trigger's reach before the keyword's window, so `long_hits_near` does not count
+/// the keyword, and the pass never decodes the token again.
+#[test]
+fn review2_percent_token_reaching_back_before_its_window() {
+    let repo = Repo::new();
+    let path = lcg_words(22, 3000).replace(' ', "/");
+    let with = format!("{}%20{T1}%20{}", &path[..100], &path[146..]);
+    let lines = digit_lines(14, 30);
+    let blob = |p: &str| {
+        format!(
+            "{}link=https://example.com/{p}%2Fend\n{}",
+            lines[..15].concat(),
+            lines[15..].concat()
+        )
+    };
+    repo.write("data.txt", &blob(&with));
+    let added = repo.commit("older, a token in the path");
+    repo.write("data.txt", &blob(&path));
+    repo.commit("newer, without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let whole = history(repo.path(), &["--exhaustive"]);
+    assert_eq!(whole.finding(T1)["commit"], added.as_str());
+    both_modes_agree(repo.path());
+}
+
+/// Review probe, with the built-in rules: the escapes decoder takes the whole quoted string
+/// around a `\` marker, spaces included, but a decoder group's reach is counted only to the
+/// first blank past its window (`blank_from`). Here a `\x2F` keyword opens a quoted string
+/// of words, and the older version (a delta of the newer) has `\t` and a token a kilobyte
+/// further in the same string: a whole scan decodes the string and finds the token; the
+/// pass does not count the keyword and misses it.
+#[test]
+fn review2_escaped_string_reaching_past_the_first_blank() {
+    let repo = Repo::new();
+    let words = lcg_words(23, 2000);
+    let with = format!("{} \\t{T1} {}", &words[..1500], &words[1544..]);
+    let lines = digit_lines(15, 30);
+    let blob = |w: &str| {
+        format!(
+            "{}msg = \"\\x2Fstart {w} end\"\n{}",
+            lines[..15].concat(),
+            lines[15..].concat()
+        )
+    };
+    repo.write("data.txt", &blob(&with));
+    let added = repo.commit("older, a token in the string");
+    repo.write("data.txt", &blob(&words));
+    repo.commit("newer, without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let whole = history(repo.path(), &["--exhaustive"]);
+    assert_eq!(whole.finding(T1)["commit"], added.as_str());
+    both_modes_agree(repo.path());
+}
