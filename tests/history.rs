@@ -1394,3 +1394,44 @@ fn review2_escaped_string_reaching_past_the_first_blank() {
     assert_eq!(whole.finding(T1)["commit"], added.as_str());
     both_modes_agree(repo.path());
 }
+
+/// Review probe: the decoded-bytes budget check counts only the bytes of runs *past*
+/// decoder windows (`runs`), but a whole scan spends the budget on every decoded region,
+/// most of which lie inside their windows. With a budget of 200 bytes, the newer version
+/// decodes eight values of 24 bytes (192, not exhausted, no decoded finding); the older
+/// version (a delta of the newer) adds a ninth at the end, which a whole scan no longer has
+/// the budget for. The pass decodes only the values near the edit, with a fresh budget, and
+/// reports the ninth value's secret. (The values are spaced so their windows do not merge.)
+#[test]
+fn review2_budget_spent_inside_windows() {
+    let repo = Repo::new();
+    repo.write(
+        "rules/zzk.yaml",
+        "rules:\n  - id: 'zzk'\n    name: 'zzk'\n    provider: 'test'\n    \
+         category: 'api_key'\n    confidence: 'high'\n    keywords: [zzk_]\n    \
+         pattern: 'zzk_([a-z0-9]{20})'\n    placeholder_check: false\n    \
+         window: {before: 4, after: 40}\ndecoders:\n  max_decoded_bytes: 200\n",
+    );
+    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
+    let line = |value: String| {
+        format!(
+            "password: {}\n{}\n",
+            base64(value.as_bytes()),
+            "; ".repeat(50)
+        )
+    };
+    let values: String = (0..8)
+        .map(|i| line(format!("plain words {i:04} {:08}", i * 7919)))
+        .collect();
+    let ninth = line("zzk_0008abcdefgh00063352".to_string());
+    let comment = "; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ; ;\n".repeat(4);
+    let head = format!("token = {T1}\n{comment}");
+    repo.write("vals.txt", &format!("{head}{values}{ninth}"));
+    repo.commit("older, a ninth value");
+    repo.write("vals.txt", &format!("{head}{comment}{values}"));
+    repo.commit("newer, eight values");
+    repo.git(&["repack", "-q", "-adf"]);
+    let whole = history(repo.path(), &["--exhaustive"]);
+    assert!(!whole.has("zzk_0008abcdefgh00063352"), "{:#}", whole.json);
+    both_modes_agree(repo.path());
+}
