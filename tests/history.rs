@@ -1435,3 +1435,30 @@ fn review2_budget_spent_inside_windows() {
     assert!(!whole.has("zzk_0008abcdefgh00063352"), "{:#}", whole.json);
     both_modes_agree(repo.path());
 }
+
+/// Review probe: the same for a tracked decoder trigger (`data:`, counted by
+/// `long_hits_near`): a twelve-kilobyte base64 value followed by `data:`, with the token
+/// encoded near the value's start, more than the trigger's reach before its window.
+#[test]
+fn review2_long_run_reaching_back_before_a_tracked_window() {
+    let repo = Repo::new();
+    let plain = lcg_words(24, 9000);
+    let with = format!("{} {T1} {}", &plain[..60], &plain[102..]);
+    let lines = digit_lines(16, 30);
+    let blob = |p: &str| {
+        format!(
+            "{}value = {} data: x\n{}",
+            lines[..15].concat(),
+            base64(p.as_bytes()),
+            lines[15..].concat()
+        )
+    };
+    repo.write("data.txt", &blob(&with));
+    let added = repo.commit("older, a token in the value");
+    repo.write("data.txt", &blob(&plain));
+    repo.commit("newer, without");
+    repo.git(&["repack", "-q", "-adf"]);
+    let whole = history(repo.path(), &["--exhaustive"]);
+    assert_eq!(whole.finding(T1)["commit"], added.as_str());
+    both_modes_agree(repo.path());
+}
