@@ -588,7 +588,7 @@ mod tests {
                 // Mostly text-like encodings: base64 of printable bytes, sometimes noise.
                 s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
             }
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 let text: Vec<u8> = (0..len)
                     .map(|i| b' ' + ((x as usize >> (i % 40)) % 95) as u8)
                     .collect();
