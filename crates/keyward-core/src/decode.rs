@@ -110,6 +110,105 @@ pub(crate) struct Decoded {
     pub bytes: Vec<u8>,
 }
 
+/// Every byte decoding windows can look at, window by window: a base64 run or a token that
+/// starts before its window or ends after it is taken whole (see [`decode_window`]), and
+/// what ends it is the byte just outside. Each extent is a superset of every region its
+/// window can decode, for callers that must know which edits could change it. Windows asked
+/// for in order of position cost one pass over the input between them; others are scanned
+/// afresh.
+#[derive(Debug, Clone)]
+pub struct Extents {
+    encoding: Encoding,
+    /// The last backward scan: it went from `.1` back to `.0`.
+    back: Option<(usize, usize)>,
+    /// The last forward scan: it went from `.0` on to `.1`.
+    ahead: Option<(usize, usize)>,
+}
+
+impl Extents {
+    /// Extents of windows of one `encoding`.
+    pub fn new(encoding: Encoding) -> Extents {
+        Extents {
+            encoding,
+            back: None,
+            ahead: None,
+        }
+    }
+
+    /// Whether a run or token of this encoding cannot go on past byte `b` (looking back).
+    fn stops_back(&self, b: u8) -> bool {
+        match self.encoding {
+            Encoding::Base64 => !BASE64[b as usize],
+            Encoding::Percent | Encoding::XmlEntities => token_stop(b),
+            Encoding::Escapes => string_stop(b),
+        }
+    }
+
+    /// Whether a run or token cannot go on past `hay[at]` (looking ahead).
+    fn stops_ahead(&self, hay: &[u8], at: usize) -> bool {
+        match self.encoding {
+            Encoding::Base64 => !BASE64[hay[at] as usize],
+            Encoding::Percent | Encoding::XmlEntities => token_stop(hay[at]),
+            // An escaped quote does not end a string.
+            Encoding::Escapes => string_stop(hay[at]) && (at == 0 || hay[at - 1] != b'\\'),
+        }
+    }
+
+    /// The bytes decoding `hay[window]` can look at.
+    pub fn of(&mut self, hay: &[u8], window: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let len = hay.len();
+        let (from, to) = (window.start.min(len), window.end.min(len));
+        // Back: from the last scan's end when this window starts at or after it.
+        let start = match self.back {
+            Some((s, p)) if s <= from && p <= from => {
+                match (p..from).rev().find(|&i| self.stops_back(hay[i])) {
+                    Some(i) => i + 1,
+                    None => s,
+                }
+            }
+            _ => {
+                let mut s = from;
+                while s > 0 && !self.stops_back(hay[s - 1]) {
+                    s -= 1;
+                }
+                s
+            }
+        };
+        self.back = Some((start, from));
+        // Ahead: the last scan's end when this window ends inside what it crossed.
+        let mut end = match self.ahead {
+            Some((e, stop)) if e <= to && to <= stop => stop,
+            _ => {
+                let mut e = to;
+                while e < len && !self.stops_ahead(hay, e) {
+                    e += 1;
+                }
+                e
+            }
+        };
+        self.ahead = Some((to, end));
+        if self.encoding == Encoding::Base64 {
+            // Up to two `=` of padding after a run.
+            let mut pad = 0;
+            while end < len && pad < 2 && hay[end] == b'=' {
+                end += 1;
+                pad += 1;
+            }
+        }
+        start..end
+    }
+}
+
+/// A byte that ends a percent-encoded or entity token.
+fn token_stop(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')')
+}
+
+/// A byte that ends a string holding escapes.
+fn string_stop(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'\n')
+}
+
 /// Finds and decodes the regions of `encoding` inside `hay[window]`.
 ///
 /// `done` is how far `hay` has already been searched for this encoding: windows are given in
@@ -313,9 +412,7 @@ fn token_regions(
     out: &mut Vec<Decoded>,
 ) {
     let end = window.end.min(hay.len());
-    let stop = |b: u8| {
-        b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')')
-    };
+    let stop = token_stop;
     // Markers inside a token an earlier window took are not looked at again.
     let mut i = window.start.max(*done).min(end);
     while let Some(off) = memchr::memchr(marker, &hay[i..end]) {
@@ -330,7 +427,7 @@ fn token_regions(
         }
         // Escapes may sit inside a quoted string with spaces: take the string.
         if marker == b'\\' {
-            let quoted = |b: u8| matches!(b, b'"' | b'\'' | b'\n');
+            let quoted = string_stop;
             s = at;
             while s > 0 && !quoted(hay[s - 1]) {
                 s -= 1;
@@ -568,6 +665,52 @@ mod tests {
                 "min {min}, windows {windows:?} over {:?}",
                 String::from_utf8_lossy(&hay)
             );
+        }
+    }
+
+    #[test]
+    fn extents_hold_every_decoded_region_and_ordered_windows_agree_with_fresh_scans() {
+        let mut x = 5u64;
+        let mut next = |n: usize| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize % n
+        };
+        let alphabet = b"aZ09+/=_-%2F%41&amp;#x\\u00\\x2 \"'\n";
+        for round in 0..400 {
+            let encoding = [
+                Encoding::Base64,
+                Encoding::Percent,
+                Encoding::Escapes,
+                Encoding::XmlEntities,
+            ][round % 4];
+            let len = 1 + next(400);
+            let hay: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let mut ordered = Extents::new(encoding);
+            let mut at = next(20);
+            while at < len {
+                let window = at..(at + 1 + next(40)).min(len);
+                let ext = ordered.of(&hay, window.clone());
+                assert_eq!(
+                    ext,
+                    Extents::new(encoding).of(&hay, window.clone()),
+                    "{window:?}"
+                );
+                assert!(ext.start <= window.start && window.end <= ext.end);
+                let mut out = Vec::new();
+                decode_window(encoding, &hay, window.clone(), 4, &mut 0, &mut out);
+                for d in &out {
+                    assert!(
+                        ext.start <= d.start && d.end <= ext.end,
+                        "{encoding:?} {window:?} {ext:?} {}..{} in {:?}",
+                        d.start,
+                        d.end,
+                        String::from_utf8_lossy(&hay)
+                    );
+                }
+                at = window.end + next(60);
+            }
         }
     }
 

@@ -37,7 +37,7 @@ mod rule;
 
 pub use check::{CheckSummary, Problem, check};
 pub use checksum::Checksum;
-pub use decode::{DecoderTrigger, DecodersSpec, Encoding};
+pub use decode::{DecoderTrigger, DecodersSpec, Encoding, Extents};
 pub use error::Error;
 pub use exposure::{
     EnvPrefix, Exposure, ExposureKind, ExposureModel, ExposureSpec, Marker, NoProject, PathClass,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use regex_automata::{Input, meta, util::primitives::NonMaxUsize};
 
-use crate::decode::{Decoded, decode_window};
+use crate::decode::{Decoded, Extents, decode_window};
 use crate::entropy;
 use crate::error::Error;
 use crate::finding::{Finding, Secret, locate};
@@ -287,15 +287,17 @@ impl Matcher {
                 let trigger = &triggers[t as usize - rules];
                 let min = trigger.min_length.unwrap_or(12);
                 if top.top {
-                    // A run that starts in a window is taken whole: note how far past the
-                    // window each one can reach (to the next blank).
-                    let mut reached = 0;
+                    // A run or token that a window touches is taken whole: note how far
+                    // before and past the window each one can reach.
+                    let mut extents = Extents::new(trigger.encoding);
                     for w in &scratch.windows[t as usize] {
-                        let end = blank_from(hay, w.end.max(reached));
-                        if end > w.end {
-                            scratch.runs.push((t, w.end..end));
+                        let ext = extents.of(hay, w.clone());
+                        if ext.start < w.start {
+                            scratch.runs.push((t, ext.start..w.start));
                         }
-                        reached = end;
+                        if ext.end > w.end {
+                            scratch.runs.push((t, w.end..ext.end));
+                        }
                     }
                 }
                 scratch.regions.clear();
@@ -485,8 +487,8 @@ fn collect_windows(
     // Per hit of `found` (in its order): its merged window touches an event.
     let mut counts: Vec<bool> = Vec::new();
     let first_decoder = rules.rules().len();
-    // The last blank looked for: from where, and where it is (none lies between).
-    let mut blank = (usize::MAX, 0);
+    // The extents of the current decoder trigger's windows (see `Extents`).
+    let mut extents: Option<(u32, Extents)> = None;
     let mut rounds = 0;
     loop {
         rounds += 1;
@@ -520,15 +522,24 @@ fn collect_windows(
                 to += 1;
             }
             let reach = before + after + longest;
-            // A decoder takes a run that starts in its window whole, up to the next blank.
-            let mut end = cur.end;
-            if *t as usize >= first_decoder {
-                if !(blank.0 <= end && end <= blank.1) {
-                    blank = (end, blank_from(hay, end));
+            // A decoder takes a run or token that its window touches whole.
+            let mut span = cur.clone();
+            if let Some(trigger) = rules
+                .decoders()
+                .triggers
+                .get((*t as usize).wrapping_sub(first_decoder))
+            {
+                if extents.as_ref().is_none_or(|(et, _)| et != t) {
+                    extents = Some((*t, Extents::new(trigger.encoding)));
                 }
-                end = blank.1;
+                if let Some((_, e)) = extents.as_mut() {
+                    span = e.of(hay, cur.clone());
+                }
             }
-            if near(cur.start.saturating_sub(reach), end.saturating_add(reach)) {
+            if near(
+                span.start.saturating_sub(reach),
+                span.end.saturating_add(reach),
+            ) {
                 counts[from..to].fill(true);
                 // A hit merges into it when its window touches it.
                 wanted.push(
@@ -596,13 +607,6 @@ fn collect_windows(
             add_window(t, w.before, w.after, hit, len, windows, touched);
         }
     }
-}
-
-/// Where the first blank (space, tab or newline) at or after `from` is; the input's end if
-/// there is none.
-fn blank_from(hay: &[u8], from: usize) -> usize {
-    let rest = &hay[from.min(hay.len())..];
-    from.min(hay.len()) + memchr::memchr3(b' ', b'\n', b'\t', rest).unwrap_or(rest.len())
 }
 
 /// Sorts ranges and merges those that overlap or touch.

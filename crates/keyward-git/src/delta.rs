@@ -54,7 +54,7 @@
 
 use std::ops::Range;
 
-use keyward_core::{Matcher, Regions, Scratch, Secret, merge_ranges};
+use keyward_core::{Encoding, Extents, Matcher, Regions, Scratch, Secret, merge_ranges};
 
 /// Triggers whose reach is at most this many bytes are looked for around each event; the
 /// keywords of the others are tracked from base to delta. (Most rules reach less; 450
@@ -262,6 +262,8 @@ pub(crate) struct DeltaMatcher<'m> {
     short: usize,
     /// The first decoder trigger (the rules come first).
     first_decoder: usize,
+    /// Per decoder trigger: its encoding.
+    encodings: Vec<Encoding>,
 }
 
 fn reach_of(keywords: &[String], before: usize, after: usize) -> usize {
@@ -294,6 +296,13 @@ impl<'m> DeltaMatcher<'m> {
             decoded_reach,
             short: short.unwrap_or(0),
             first_decoder: rules,
+            encodings: matcher
+                .rule_set()
+                .decoders()
+                .triggers
+                .iter()
+                .map(|t| t.encoding)
+                .collect(),
         }
     }
 
@@ -405,7 +414,9 @@ impl<'m> DeltaMatcher<'m> {
                 decoded.extend(at.iter().map(|&a| (*t, a..a + region.len(), *spent)));
             }
         }
-        // Carry the base's hits whose surroundings were copied whole.
+        // Carry the base's hits whose surroundings were copied whole and touch no event: a
+        // need cut short by the base's edge can still touch one (`\b` and `$` see the end
+        // of the input), and then the scan near the events finds what the hit became.
         let mut carried: Vec<Hit> = Vec::new();
         for h in &base.hits {
             let need = h.need(self.hit_reach(h), base_len);
@@ -414,6 +425,12 @@ impl<'m> DeltaMatcher<'m> {
                 return self.whole(data, scratch, true);
             }
             for &at in &at {
+                if near_event(at, at + need.len()) {
+                    if h.encoded {
+                        return self.whole(data, scratch, true);
+                    }
+                    continue;
+                }
                 let shift = |x: usize| x - need.start + at;
                 carried.push(Hit {
                     span: shift(h.span.start)..shift(h.span.end),
@@ -549,6 +566,7 @@ impl<'m> DeltaMatcher<'m> {
     ) -> Vec<(u32, Range<usize>)> {
         let len = data.len();
         let by_trigger = long;
+        let mut extents: Option<(usize, Extents)> = None;
         let mut out = Vec::new();
         // Each trigger's hits grouped as the matcher merges their windows.
         let mut group_from = 0;
@@ -575,15 +593,20 @@ impl<'m> DeltaMatcher<'m> {
             if i > group_from {
                 let t = by_trigger[group_from].0 as usize;
                 let r = self.reach[t];
-                let end = if t >= self.first_decoder {
-                    blank_from(data, window.end)
-                } else {
-                    window.end
-                };
+                // A decoder takes a run or token that its window touches whole.
+                let mut span = window.clone();
+                if let Some(&encoding) = self.encodings.get(t.wrapping_sub(self.first_decoder)) {
+                    if extents.as_ref().is_none_or(|(et, _)| *et != t) {
+                        extents = Some((t, Extents::new(encoding)));
+                    }
+                    if let Some((_, e)) = extents.as_mut() {
+                        span = e.of(data, window.clone());
+                    }
+                }
                 if near(
                     events,
-                    window.start.saturating_sub(r),
-                    end.saturating_add(r),
+                    span.start.saturating_sub(r),
+                    span.end.saturating_add(r),
                 ) {
                     out.extend_from_slice(&by_trigger[group_from..i]);
                 }
@@ -614,12 +637,6 @@ fn join_copies(ops: &[Op]) -> Vec<Op> {
         out.push(*op);
     }
     out
-}
-
-/// Where the first blank (space, tab or newline) at or after `from` is; the end if none.
-fn blank_from(data: &[u8], from: usize) -> usize {
-    let rest = &data[from.min(data.len())..];
-    from.min(data.len()) + memchr::memchr3(b' ', b'\n', b'\t', rest).unwrap_or(rest.len())
 }
 
 /// Whether an event lies in `lo..=hi` (`events` in order, as [`events`] gives them).
