@@ -87,8 +87,9 @@ pub struct HistoryOptions {
     /// Blobs larger than this are skipped (counted in stats).
     pub max_blob_size: u64,
     /// Match a blob that a pack stores as a delta only around what its delta changes, and
-    /// carry its base's findings over; otherwise (the default, and the reference this mode
-    /// is checked against) every blob is matched whole.
+    /// carry its base's findings over (what `keyward history` does unless told
+    /// `--exhaustive`); otherwise every blob is matched whole, the reference this mode is
+    /// checked against. Off in `Default`, which the hooks use.
     pub pack_aware: bool,
 }
 
