@@ -89,7 +89,7 @@ pub struct HistoryOptions {
     /// Match a blob that a pack stores as a delta only around what its delta changes, and
     /// carry its base's findings over (what `keyward history` does unless told
     /// `--exhaustive`); otherwise every blob is matched whole, the reference this mode is
-    /// checked against. Off in `Default`, which the hooks use.
+    /// checked against. Off in `Default`.
     pub pack_aware: bool,
 }
 
