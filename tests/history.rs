@@ -1462,3 +1462,46 @@ fn review2_long_run_reaching_back_before_a_tracked_window() {
     assert_eq!(whole.finding(T1)["commit"], added.as_str());
     both_modes_agree(repo.path());
 }
+
+/// Review probe: the escapes decoder pairs a `\` with the byte after it, starting at the
+/// first marker it looks at, and a later window of the same trigger starts where the
+/// earlier one stopped (`done`). Here a string ends in `zqq\\"` and a second string
+/// follows it. A whole scan's first window (keyword `\x2F` at the start of the string)
+/// pairs `\\` and stops at the quote; the second window (its `\x2F` 255 bytes past the
+/// quote, so the window starts on the second `\`) begins at that quote. The edit, a
+/// kilobyte past the second string on the same line, makes only the second window count:
+/// the pass decodes it alone from its start, pairs `\"`, takes both strings as one and
+/// finds `zqq\"` and a secret that no whole scan decodes.
+#[test]
+fn review3_escaped_quote_paired_from_a_window_start() {
+    let repo = Repo::new();
+    repo.write(
+        "rules/zqq.yaml",
+        "rules:\n  - id: 'zqq'\n    name: 'zqq'\n    provider: 'test'\n    \
+         category: 'api_key'\n    confidence: 'high'\n    keywords: [zqq]\n    \
+         pattern: 'zqq\\\\\"([0-9a-f]{20})'\n    placeholder_check: false\n    \
+         window: {before: 4, after: 40}\n",
+    );
+    repo.write(".keyward.yaml", "rules:\n  paths: [rules]\n");
+    let secret = "7c1e9a04b5d23f68e0a1";
+    let words1 = lcg_words(31, 800);
+    let words2 = lcg_words(32, 254 - secret.len() - 1);
+    let tail = lcg_words(33, 1500);
+    let lines = digit_lines(17, 30);
+    let blob = |tail: &str| {
+        format!(
+            "token = {T1}\n{}msg = \"\\x2F{words1}zqq\\\\\"{secret} {words2}\\x2Fend\" {tail}\n{}",
+            lines[..15].concat(),
+            lines[15..].concat()
+        )
+    };
+    let older = format!("{}{}", &tail[..1000], &tail[1012..]);
+    repo.write("data.txt", &blob(&older));
+    repo.commit("older, a word less in the tail");
+    repo.write("data.txt", &blob(&tail));
+    repo.commit("newer");
+    repo.git(&["repack", "-q", "-adf"]);
+    let whole = history(repo.path(), &["--exhaustive"]);
+    assert!(!whole.has(secret), "{:#}", whole.json);
+    both_modes_agree(repo.path());
+}
