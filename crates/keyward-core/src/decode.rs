@@ -140,7 +140,10 @@ impl Extents {
         match self.encoding {
             Encoding::Base64 => !BASE64[b as usize],
             Encoding::Percent | Encoding::XmlEntities => token_stop(b),
-            Encoding::Escapes => string_stop(b),
+            // A string is found back to its line's start, and which of its backslashes
+            // pair up depends on where decoding starts: the whole line counts (an earlier
+            // window's string can run into it, handing its end on).
+            Encoding::Escapes => b == b'\n',
         }
     }
 
@@ -149,8 +152,8 @@ impl Extents {
         match self.encoding {
             Encoding::Base64 => !BASE64[hay[at] as usize],
             Encoding::Percent | Encoding::XmlEntities => token_stop(hay[at]),
-            // An escaped quote does not end a string.
-            Encoding::Escapes => string_stop(hay[at]) && (at == 0 || hay[at - 1] != b'\\'),
+            // A string runs on past a quote or a line break after a backslash.
+            Encoding::Escapes => hay[at] == b'\n' && (at == 0 || hay[at - 1] != b'\\'),
         }
     }
 
