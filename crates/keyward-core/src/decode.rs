@@ -580,6 +580,7 @@ pub(crate) fn unentity(s: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{base64, lcg};
 
     fn regions(encoding: Encoding, hay: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -622,12 +623,7 @@ mod tests {
     #[test]
     fn base64_skipping_agrees_with_byte_by_byte() {
         let mut seed = 11u64;
-        let mut next = move |n: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = move |n: usize| lcg(&mut seed) % n;
         // Runs that decode to text, runs that do not, and short ones.
         let pieces: [&[u8]; 8] = [
             b"cG9zdGdyZXM6Ly91OnBAaDo1NDMyL2Q=",
@@ -674,12 +670,7 @@ mod tests {
     #[test]
     fn extents_hold_every_decoded_region_and_ordered_windows_agree_with_fresh_scans() {
         let mut x = 5u64;
-        let mut next = |n: usize| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) as usize % n
-        };
+        let mut next = |n: usize| lcg(&mut x) % n;
         let alphabet = b"aZ09+/=_-%2F%41&amp;#x\\u00\\x2 \"'\n";
         for round in 0..400 {
             let encoding = [
@@ -722,23 +713,15 @@ mod tests {
         let mut x = 11u64;
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=.";
         for _ in 0..20_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let len = (x >> 40) as usize % 40;
+            let len = lcg(&mut x) % 40;
             let mut s = Vec::with_capacity(len);
             for _ in 0..len {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                // Mostly text-like encodings: base64 of printable bytes, sometimes noise.
-                s.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+                s.push(alphabet[lcg(&mut x) % alphabet.len()]);
             }
-            if x.is_multiple_of(3) {
-                let text: Vec<u8> = (0..len)
-                    .map(|i| b' ' + ((x as usize >> (i % 40)) % 95) as u8)
-                    .collect();
-                s = encode_for_test(&text);
+            // Mostly noise; a third of the time base64 of printable bytes.
+            if lcg(&mut x).is_multiple_of(3) {
+                let text: Vec<u8> = (0..len).map(|_| b' ' + (lcg(&mut x) % 95) as u8).collect();
+                s = base64(&text, false).into_bytes();
             }
             let reference = base64_decode(&s).is_some_and(|b| looks_like_text(&b));
             assert_eq!(
@@ -748,21 +731,6 @@ mod tests {
                 String::from_utf8_lossy(&s)
             );
         }
-    }
-
-    fn encode_for_test(bytes: &[u8]) -> Vec<u8> {
-        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = Vec::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-            for i in 0..=chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize]);
-            }
-        }
-        out
     }
 
     #[test]

@@ -385,6 +385,7 @@ fn fill<T: Entry>(trie: &Trie, bfs: &[usize], number: &[u32], stride: usize, shi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::lcg;
 
     /// Every hit, with the `u16` table and with the `u32` one (which must agree).
     fn all(keywords: &[&str], hay: &str) -> Vec<(usize, usize, usize)> {
@@ -400,13 +401,6 @@ mod tests {
         });
         assert_eq!(narrow, wide, "u16 and u32 tables disagree");
         narrow
-    }
-
-    fn lcg(seed: &mut u64) -> usize {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 33) as usize
     }
 
     #[test]

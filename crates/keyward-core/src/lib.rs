@@ -34,6 +34,8 @@ mod prefilter;
 mod remediation;
 mod revocation;
 mod rule;
+#[cfg(test)]
+mod test_util;
 
 pub use check::{CheckSummary, Problem, check};
 pub use checksum::Checksum;

@@ -501,12 +501,7 @@ mod tests {
             .expect("build")
             .expect("keywords");
         let mut seed = 7u64;
-        let mut next = |n: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = |n: usize| crate::test_util::lcg(&mut seed) % n;
         let alphabet = b"tokenTOKsc_x\0";
         for round in 0..40 {
             let len = [300, 9000, 20_000][round % 3];
