@@ -29,7 +29,7 @@
 /// Lanes searched at once in long inputs.
 const LANES: usize = 8;
 /// Inputs shorter than this are searched in one lane.
-const LANE_MIN_INPUT: usize = 4096;
+const LANE_MIN_INPUT: usize = 512;
 
 /// Match ends per lane, reused between searches: one per thread.
 #[derive(Debug, Default)]
@@ -418,8 +418,36 @@ mod tests {
     fn matches_brute_force_on_noise() {
         let kws = ["tok", "ken", "sec", "ecr", "api_", "_k", "xoxb-", "%3a"];
         // Lengths around the lane cut-off and lane boundaries, one lane and eight.
-        for len in [100, 4095, 4096, 4097, 20_000, 20_003] {
+        let cut = LANE_MIN_INPUT;
+        for len in [100, cut - 1, cut, cut + 1, 4096, 20_000, 20_003] {
             check_noise(&kws, len);
+        }
+    }
+
+    #[test]
+    fn keywords_longer_than_a_lane_of_a_short_input_are_found() {
+        // Just past the cut-off each lane owns 64 bytes: a 70-byte keyword is longer, and is
+        // placed across every lane boundary of the input in turn.
+        let long = "abcdefghij".repeat(7);
+        let kws = [long.as_str(), "zq", "jz"];
+        for len in [LANE_MIN_INPUT, LANE_MIN_INPUT + 7, 700] {
+            for at in (0..=len - long.len()).step_by(29) {
+                let mut seed = (len * 1000 + at) as u64;
+                let mut hay: Vec<u8> = (0..len).map(|_| b"zqj"[lcg(&mut seed) % 3]).collect();
+                hay[at..at + long.len()].copy_from_slice(long.as_bytes());
+                let hay = String::from_utf8(hay).expect("ascii");
+                let lower = hay.to_ascii_lowercase();
+                let mut expected = Vec::new();
+                for end in 1..=lower.len() {
+                    for (k, kw) in kws.iter().enumerate() {
+                        if end >= kw.len() && &lower[end - kw.len()..end] == *kw {
+                            expected.push((k, end - kw.len(), end));
+                        }
+                    }
+                }
+                assert!(expected.iter().any(|&(k, _, _)| k == 0));
+                assert_eq!(all(&kws, &hay), expected, "{len} bytes, keyword at {at}");
+            }
         }
     }
 
