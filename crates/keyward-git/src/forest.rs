@@ -584,4 +584,70 @@ mod tests {
         let want = format!("{}key", "d/".repeat(depth as usize));
         assert_eq!(paths(&forest, id(10)), [(want, 0)]);
     }
+
+    #[test]
+    fn versions_of_a_wide_tree_read_against_each_other_keep_every_path() {
+        // 60 versions of a wide tree, each one edit from the last (an entry pointed
+        // elsewhere, added, removed or renamed); some leaves hold a secret. Some versions fit
+        // the first pass's budget and are kept whole, the others are read against the last
+        // one, in the first pass and in the climb.
+        let secrets: Vec<BlobId> = (0..4).map(|k| BlobId::from_bytes([200 + k; 20])).collect();
+        let leaves = 120u32;
+        let leaf = |j: u32| id(1000 + j);
+        let holds = |j: u32| (j % 31 == 5).then_some(j / 31);
+        let mut listed = Vec::new();
+        for j in 0..leaves {
+            let blob = match holds(j) {
+                Some(k) => [200 + k as u8; 20],
+                None => [9; 20],
+            };
+            listed.push((TreeId::from_bytes(leaf(j)), tree(&[("100644", "f", blob)])));
+        }
+        let mut seed = 3u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) as usize) % n
+        };
+        let mut entries: Vec<(String, u32)> = (0..80).map(|i| (format!("d{i:03}"), i)).collect();
+        let mut versions = Vec::new();
+        for v in 0..60u32 {
+            if v > 0 {
+                let at = next(entries.len());
+                match next(4) {
+                    0 => entries[at].1 = next(leaves as usize) as u32,
+                    1 => entries.push((format!("e{v:03}"), next(leaves as usize) as u32)),
+                    2 if entries.len() > NARROW + 2 => {
+                        entries.remove(at);
+                    }
+                    _ => entries[at].0.push('x'),
+                }
+                entries.sort();
+            }
+            let named: Vec<(&str, &str, [u8; 20])> = entries
+                .iter()
+                .map(|(n, j)| ("40000", n.as_str(), leaf(*j)))
+                .collect();
+            listed.push((TreeId::from_bytes(id(100 + v)), tree(&named)));
+            listed.push((
+                TreeId::from_bytes(id(500 + v)),
+                tree(&[("40000", "top", id(100 + v))]),
+            ));
+            versions.push(entries.clone());
+        }
+        let listed = Listed(listed);
+        let ids = listed.0.iter().map(|(t, _)| *t).collect();
+        let (forest, _, _) = build(&listed, ids, secrets);
+        for (v, entries) in versions.iter().enumerate() {
+            let mut want: Vec<(String, u32)> = entries
+                .iter()
+                .filter_map(|(n, j)| holds(*j).map(|k| (format!("top/{n}/f"), k)))
+                .collect();
+            want.sort();
+            let mut got = paths(&forest, id(500 + v as u32));
+            got.sort();
+            assert_eq!(got, want, "version {v}");
+        }
+    }
 }

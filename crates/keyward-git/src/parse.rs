@@ -113,6 +113,13 @@ pub(crate) fn tree(data: &[u8]) -> TreeIter<'_> {
     }
 }
 
+impl TreeIter<'_> {
+    /// Bytes not parsed yet: the next entry starts this many bytes before the tree's end.
+    pub(crate) fn remaining(&self) -> usize {
+        self.data.len()
+    }
+}
+
 impl<'a> Iterator for TreeIter<'a> {
     type Item = Entry<'a>;
 

@@ -28,6 +28,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{BLOB, Entry, Forest, IdBuild, prefix};
+use crate::changed::{common_prefix, common_suffix};
 use crate::delta::Outcome;
 use crate::id::{BlobId, CommitId, TreeId};
 use crate::objects::{Base, ObjectDb, PassOptions, Stage, Visit};
@@ -119,6 +120,12 @@ struct Chunk {
     held_names: Vec<u8>,
     /// Distinct submodule commits (first pass).
     gitlinks: HashSet<[u8; 20], IdBuild>,
+    /// The last wide tree this worker read in this pass, to read the next against.
+    prev: Prev,
+    /// Entry starts of the tree being read (see [`Prev::starts`]).
+    starts: Vec<u32>,
+    /// Entries kept of the tree being read: start and target.
+    kept: Vec<(u32, u64)>,
 }
 
 impl Chunk {
@@ -255,21 +262,35 @@ impl Visit for Survey<'_> {
         let Some(&me) = self.known.index.get(&id) else {
             return;
         };
+        if self.wide_against_prev(chunk, me, data) {
+            return;
+        }
         let start = chunk.entries.len();
         chunk.held.clear();
         chunk.held_names.clear();
-        for e in parse::tree(data) {
+        chunk.starts.clear();
+        chunk.kept.clear();
+        let mut entries = parse::tree(data);
+        loop {
+            let at = (data.len() - entries.remaining()) as u32;
+            let Some(e) = entries.next() else {
+                break;
+            };
             match e.kind {
                 EntryKind::Tree => {
+                    chunk.starts.push(at | SUB);
                     chunk.held_names.extend_from_slice(e.name);
                     chunk.held.push((chunk.held_names.len(), prefix(&e.id)));
                 }
                 EntryKind::Blob => {
+                    chunk.starts.push(at);
                     if let Some(&b) = self.known.interest.get(&BlobId::from_bytes(e.id)) {
                         chunk.push(e.name, BLOB | u64::from(b));
+                        chunk.kept.push((at, BLOB | u64::from(b)));
                     }
                 }
                 EntryKind::Gitlink => {
+                    chunk.starts.push(at);
                     chunk.gitlinks.insert(e.id);
                 }
             }
@@ -301,8 +322,63 @@ impl Visit for Survey<'_> {
                 chunk.wide_child(q);
             }
             chunk.held = held;
+            chunk.remember(data, subtrees, entries.malformed);
         }
         chunk.close(me, start);
+    }
+}
+
+impl Survey<'_> {
+    /// Reads a wide tree against the last wide tree this worker read (see [`Prev`]): only
+    /// the entries between their common start and end are looked at, since the others'
+    /// subtrees are in `wide_children` already. False (nothing done) when that cannot be
+    /// done or the tree is to be kept whole.
+    fn wide_against_prev(&self, chunk: &mut Chunk, me: u32, data: &[u8]) -> bool {
+        let mut middle = std::mem::take(&mut chunk.starts);
+        let Some((head, tail)) = chunk.prev.against(data, &mut middle) else {
+            chunk.starts = middle;
+            return false;
+        };
+        let prev = std::mem::take(&mut chunk.prev);
+        let subtrees = prev.subtrees + subtrees_in(&middle) - subtrees_in(&prev.starts[head..tail]);
+        if subtrees <= NARROW || self.wide_budget.load(Ordering::Relaxed) >= subtrees {
+            // Kept whole (or narrow): read in full.
+            (chunk.prev, chunk.starts) = (prev, middle);
+            return false;
+        }
+        let start = chunk.entries.len();
+        chunk.kept.clear();
+        let [before, after] = prev.kept_around(head, tail);
+        for &(at, target) in before {
+            chunk.keep_at(data, at, target);
+        }
+        for &at in &middle {
+            let Some(e) = entry_at(data, at) else {
+                continue;
+            };
+            match e.kind {
+                EntryKind::Tree => chunk.wide_child(prefix(&e.id)),
+                EntryKind::Blob => {
+                    if let Some(&b) = self.known.interest.get(&BlobId::from_bytes(e.id)) {
+                        chunk.keep_at(data, at & !SUB, BLOB | u64::from(b));
+                    }
+                }
+                EntryKind::Gitlink => {
+                    chunk.gitlinks.insert(e.id);
+                }
+            }
+        }
+        let shift = prev.shift(data);
+        for &(at, target) in after {
+            chunk.keep_at(data, shifted(at, shift), target);
+        }
+        chunk.wide.push(me);
+        chunk.close(me, start);
+        chunk.starts = prev.starts_of(head, tail, &middle, shift);
+        chunk.prev = prev;
+        chunk.remember(data, subtrees, false);
+        chunk.starts = middle;
+        true
     }
 }
 
@@ -317,18 +393,203 @@ impl Visit for Climb<'_> {
             return;
         }
         let start = chunk.entries.len();
-        for e in parse::tree(data) {
-            if e.kind != EntryKind::Tree {
-                continue;
+        chunk.kept.clear();
+        let mut middle = std::mem::take(&mut chunk.starts);
+        if let Some((head, tail)) = chunk.prev.against(data, &mut middle) {
+            // Only the entries between the common start and end of this tree and the last
+            // wide tree read can name something else than that one's did.
+            let prev = std::mem::take(&mut chunk.prev);
+            let [before, after] = prev.kept_around(head, tail);
+            for &(at, target) in before {
+                chunk.keep_at(data, at, target);
             }
-            let p = prefix(&e.id);
-            if self.pending.is_some_and(|pending| !pending.contains(&p)) {
-                continue;
+            for &at in &middle {
+                if at & SUB != 0 {
+                    let at = at & !SUB;
+                    if let Some(e) = entry_at(data, at) {
+                        self.climb(chunk, at, &e);
+                    }
+                }
             }
-            let target = self.known.subtree(p, chunk);
-            chunk.push(e.name, target);
+            let shift = prev.shift(data);
+            for &(at, target) in after {
+                chunk.keep_at(data, shifted(at, shift), target);
+            }
+            chunk.starts = prev.starts_of(head, tail, &middle, shift);
+            chunk.prev = prev;
+            chunk.remember(data, 0, false);
+            chunk.starts = middle;
+        } else {
+            middle.clear();
+            chunk.starts = middle;
+            let mut entries = parse::tree(data);
+            loop {
+                let at = (data.len() - entries.remaining()) as u32;
+                let Some(e) = entries.next() else {
+                    break;
+                };
+                if e.kind != EntryKind::Tree {
+                    chunk.starts.push(at);
+                    continue;
+                }
+                chunk.starts.push(at | SUB);
+                self.climb(chunk, at, &e);
+            }
+            chunk.remember(data, 0, entries.malformed);
         }
         chunk.close(me, start);
+    }
+}
+
+impl Climb<'_> {
+    /// Keeps a subtree entry (at `at`) when it names a pending tree.
+    fn climb(&self, chunk: &mut Chunk, at: u32, e: &parse::Entry<'_>) {
+        let p = prefix(&e.id);
+        if self.pending.is_some_and(|pending| !pending.contains(&p)) {
+            return;
+        }
+        let target = self.known.subtree(p, chunk);
+        chunk.push(e.name, target);
+        chunk.kept.push((at, target));
+    }
+}
+
+/// An entry a pass kept: where it starts in its tree, and its target.
+type Kept = (u32, u64);
+
+/// In [`Prev::starts`]: the entry is a subtree.
+const SUB: u32 = 1 << 31;
+
+/// The last wide tree a worker read in a pass. Successive versions of a wide tree differ in
+/// an entry or two, so the next is read against it: their common start and end (compared as
+/// bytes) hold the same entries, and only the entries between are parsed. Where the parse
+/// of the new tree comes back in step with the old one's entries inside their common end is
+/// checked against the old one's entry starts, so the result is exact for any two trees.
+#[derive(Default)]
+struct Prev {
+    /// Holds a tree; else the next wide tree is read in full.
+    valid: bool,
+    bytes: Vec<u8>,
+    /// Where each entry starts, | [`SUB`] for a subtree.
+    starts: Vec<u32>,
+    /// Its subtree entries (first pass).
+    subtrees: usize,
+    /// The entries the pass kept of it: start and target.
+    kept: Vec<(u32, u64)>,
+}
+
+impl Prev {
+    /// Parses the entries of `data` that differ from this tree's into `middle` (their starts,
+    /// | [`SUB`] for a subtree): `data`'s other entries are this tree's before entry `head`,
+    /// and from entry `tail` on (moved by [`Prev::shift`]). `None` when there is no tree to
+    /// read against or `data` is malformed there.
+    fn against(&self, data: &[u8], middle: &mut Vec<u32>) -> Option<(usize, usize)> {
+        if !self.valid || data.len() >= SUB as usize {
+            return None;
+        }
+        let old = &self.bytes;
+        let n = self.starts.len();
+        let at = |i: usize| (self.starts[i] & !SUB) as usize;
+        let same_start = common_prefix(old, data);
+        let same_end = common_suffix(&old[same_start..], &data[same_start..]);
+        // Entries that end within the common start are the same entries.
+        let head = if same_start == old.len() {
+            n
+        } else {
+            self.starts
+                .partition_point(|&x| (x & !SUB) as usize <= same_start)
+                .saturating_sub(1)
+        };
+        let mut pos = if head < n { at(head) } else { old.len() };
+        let in_end = data.len() - same_end;
+        middle.clear();
+        let mut entries = parse::tree(data.get(pos..)?);
+        loop {
+            if pos >= in_end {
+                // The rest of `data` is the rest of the old tree from `then`: in step when
+                // an old entry starts there.
+                let then = pos + old.len() - data.len();
+                if then == old.len() {
+                    return Some((head, n));
+                }
+                if let Ok(j) = self
+                    .starts
+                    .binary_search_by_key(&then, |&x| (x & !SUB) as usize)
+                {
+                    return Some((head, j));
+                }
+            }
+            let e = entries.next()?;
+            middle.push(pos as u32 | if e.kind == EntryKind::Tree { SUB } else { 0 });
+            pos = data.len() - entries.remaining();
+        }
+    }
+
+    /// How far the entries from `tail` on moved in `data`.
+    fn shift(&self, data: &[u8]) -> isize {
+        data.len() as isize - self.bytes.len() as isize
+    }
+
+    /// The kept entries before entry `head`, and from entry `tail` on.
+    fn kept_around(&self, head: usize, tail: usize) -> [&[Kept]; 2] {
+        let bound = |i: usize| {
+            self.starts
+                .get(i)
+                .map_or(self.bytes.len() as u32, |&x| x & !SUB)
+        };
+        let (h, t) = (bound(head), bound(tail));
+        let before = self.kept.partition_point(|&(at, _)| at < h);
+        let after = self.kept.partition_point(|&(at, _)| at < t);
+        [&self.kept[..before], &self.kept[after..]]
+    }
+
+    /// The entry starts of the tree read against this one.
+    fn starts_of(&self, head: usize, tail: usize, middle: &[u32], shift: isize) -> Vec<u32> {
+        let mut out = Vec::with_capacity(head + middle.len() + self.starts.len() - tail);
+        out.extend_from_slice(&self.starts[..head]);
+        out.extend_from_slice(middle);
+        out.extend(self.starts[tail..].iter().map(|&x| {
+            let moved = shifted(x & !SUB, shift);
+            moved | (x & SUB)
+        }));
+        out
+    }
+}
+
+/// An entry start moved by `shift` bytes.
+fn shifted(at: u32, shift: isize) -> u32 {
+    (at as isize + shift) as u32
+}
+
+/// How many of these entry starts begin subtrees.
+fn subtrees_in(starts: &[u32]) -> usize {
+    starts.iter().filter(|&&x| x & SUB != 0).count()
+}
+
+/// The entry of `data` that starts at `at` (| [`SUB`] allowed).
+fn entry_at(data: &[u8], at: u32) -> Option<parse::Entry<'_>> {
+    parse::tree(data.get((at & !SUB) as usize..)?).next()
+}
+
+impl Chunk {
+    /// Keeps the entry at `at` of `data` (with its name) pointing at `target`.
+    fn keep_at(&mut self, data: &[u8], at: u32, target: u64) {
+        if let Some(e) = entry_at(data, at) {
+            self.push(e.name, target);
+            self.kept.push((at, target));
+        }
+    }
+
+    /// Makes `data` the tree the next wide tree is read against, with the entry starts in
+    /// `starts` and the entries kept in `kept`.
+    fn remember(&mut self, data: &[u8], subtrees: usize, malformed: bool) {
+        let prev = &mut self.prev;
+        prev.valid = !malformed && data.len() < SUB as usize;
+        prev.bytes.clear();
+        prev.bytes.extend_from_slice(data);
+        std::mem::swap(&mut prev.starts, &mut self.starts);
+        std::mem::swap(&mut prev.kept, &mut self.kept);
+        prev.subtrees = subtrees;
     }
 }
 
@@ -427,6 +688,9 @@ pub(crate) fn build<S: TreeSource>(
         c.resolved = Vec::new();
         c.held = Vec::new();
         c.held_names = Vec::new();
+        c.prev = Prev::default();
+        c.starts = Vec::new();
+        c.kept = Vec::new();
     }
 
     // The narrow trees' edges, reversed; trees holding a blob of interest or a missing
@@ -643,5 +907,145 @@ fn compact(
         blobs,
         gitlinks: gitlinks.len() as u64,
         damage: Mutex::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) as usize) % n.max(1)
+        }
+    }
+
+    /// A random entry: names and ids from small alphabets, so that neighbours share bytes
+    /// and a changed entry often differs only near its end.
+    fn entry(rng: &mut Lcg) -> (bool, Vec<u8>, [u8; 20]) {
+        let name: Vec<u8> = (0..1 + rng.next(4)).map(|_| b"ab0"[rng.next(3)]).collect();
+        let mut id = [0u8; 20];
+        for b in &mut id {
+            *b = [0u8, 1, b'a', b' '][rng.next(4)];
+        }
+        (rng.next(3) > 0, name, id)
+    }
+
+    fn bytes(entries: &[(bool, Vec<u8>, [u8; 20])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (sub, name, id) in entries {
+            out.extend_from_slice(if *sub { b"40000 " } else { b"100644 " });
+            out.extend_from_slice(name);
+            out.push(0);
+            out.extend_from_slice(id);
+        }
+        out
+    }
+
+    fn full_starts(data: &[u8]) -> Vec<u32> {
+        let mut it = parse::tree(data);
+        let mut out = Vec::new();
+        loop {
+            let at = (data.len() - it.remaining()) as u32;
+            let Some(e) = it.next() else { break };
+            out.push(at | if e.kind == EntryKind::Tree { SUB } else { 0 });
+        }
+        out
+    }
+
+    #[test]
+    fn a_tree_read_against_another_has_the_entries_of_a_full_parse() {
+        let mut rng = Lcg(11);
+        for round in 0..3000 {
+            let old: Vec<_> = (0..rng.next(12)).map(|_| entry(&mut rng)).collect();
+            let mut new = old.clone();
+            for _ in 0..1 + rng.next(3) {
+                let at = rng.next(new.len() + 1);
+                match rng.next(4) {
+                    0 if at < new.len() => {
+                        new.remove(at);
+                    }
+                    1 if at < new.len() => new[at].2[19 - rng.next(3)] ^= 1,
+                    2 if at < new.len() => new[at].1.push(b'a'),
+                    _ => new.insert(at, entry(&mut rng)),
+                }
+            }
+            let (old, new) = (bytes(&old), bytes(&new));
+            let prev = Prev {
+                valid: true,
+                bytes: old.clone(),
+                starts: full_starts(&old),
+                subtrees: 0,
+                kept: Vec::new(),
+            };
+            let mut middle = Vec::new();
+            let (head, tail) = prev
+                .against(&new, &mut middle)
+                .unwrap_or_else(|| panic!("round {round}: well-formed trees"));
+            assert!(head <= tail, "round {round}");
+            let starts = prev.starts_of(head, tail, &middle, prev.shift(&new));
+            assert_eq!(starts, full_starts(&new), "round {round}");
+        }
+    }
+
+    #[test]
+    fn entries_that_parse_out_of_step_in_the_common_end_are_not_taken_for_the_old_ones() {
+        // The common end `same` parses as three entries from its start, and as three other
+        // entries from its ninth byte: the old tree's first entry ends there.
+        let mut same = b"40000 z\0".to_vec();
+        same.extend_from_slice(b"40000 x\0XXXXXXXXXXXX");
+        same.extend_from_slice(b"40000 y\0");
+        same.extend_from_slice(b"40000 v\0YYYYYYYYYYYY");
+        same.extend_from_slice(b"40000 uu40000 w\0");
+        same.extend_from_slice(&[b'U'; 20]);
+        let mut old = b"100644 p\0KKKKKKKKKKKK".to_vec();
+        old.extend_from_slice(&same);
+        let mut new = b"100644 q\0".to_vec();
+        new.extend_from_slice(&[b'Q'; 20]);
+        new.extend_from_slice(&same);
+        assert_eq!(full_starts(&old).len(), 4);
+        assert_eq!(full_starts(&new).len(), 4);
+        let prev = Prev {
+            valid: true,
+            bytes: old.clone(),
+            starts: full_starts(&old),
+            subtrees: 3,
+            kept: Vec::new(),
+        };
+        let mut middle = Vec::new();
+        let (head, tail) = prev.against(&new, &mut middle).expect("well-formed");
+        let starts = prev.starts_of(head, tail, &middle, prev.shift(&new));
+        assert_eq!(starts, full_starts(&new));
+    }
+
+    #[test]
+    fn a_malformed_tree_is_not_read_against_another() {
+        let old = bytes(&[
+            (true, b"a".to_vec(), [1; 20]),
+            (true, b"b".to_vec(), [2; 20]),
+        ]);
+        let prev = Prev {
+            valid: true,
+            starts: full_starts(&old),
+            bytes: old.clone(),
+            subtrees: 2,
+            kept: Vec::new(),
+        };
+        let mut cut = old.clone();
+        cut.truncate(old.len() - 30);
+        cut.extend_from_slice(b"4000");
+        assert!(prev.against(&cut, &mut Vec::new()).is_none());
+        let invalid = Prev {
+            valid: false,
+            ..prev
+        };
+        assert!(invalid.against(&old, &mut Vec::new()).is_none());
     }
 }
