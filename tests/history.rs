@@ -938,6 +938,40 @@ fn pack_aware_and_exhaustive_agree_on_a_repacked_history() {
     assert!(windowed > 0, "some deltas were windowed: {}", run.stderr);
 }
 
+/// How many blobs a `-v` run matched around changes only.
+fn windowed(run: &Run) -> u64 {
+    run.stderr
+        .split("keyward: ")
+        .find(|l| l.contains("matched only around their delta's changes"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn versions_stored_whole_are_matched_against_each_other_as_whole_scans_are() {
+    // Loose objects, then a pack that stores every version whole (no delta window), as
+    // `git fast-import` packs mostly do: the pass pairs versions itself.
+    for pack in [false, true] {
+        let repo = Repo::new();
+        let commits = delta_history(&repo);
+        if pack {
+            repo.git(&["repack", "-q", "-adf", "--window=0"]);
+        }
+        let run = both_modes_agree(repo.path());
+        let at = |what: &str| {
+            commits
+                .iter()
+                .find(|(w, _)| w == what)
+                .map(|(_, c)| c.clone())
+        };
+        assert_eq!(run.finding(T1)["commit"], at("t1").expect("t1").as_str());
+        assert_eq!(run.finding(T3)["commit"], at("t3").expect("t3").as_str());
+        assert_eq!(run.finding(T4)["commit"], at("b64").expect("b64").as_str());
+        assert!(windowed(&run) > 0, "pack {pack}: {}", run.stderr);
+    }
+}
+
 #[test]
 fn pack_aware_handles_ref_deltas_several_packs_loose_objects_and_a_multi_pack_index() {
     let repo = Repo::new();

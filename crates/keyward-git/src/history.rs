@@ -17,6 +17,7 @@ use crate::provenance::{
     BlobFinding, add_unreachable, finish, holders, introductions_from, occurrences,
 };
 use crate::repo::Repository;
+use crate::similar::Versions;
 use crate::stats::{ScanStats, Unreadable};
 
 /// Stack of each worker thread: tree diffs recurse once per level, up to
@@ -217,6 +218,9 @@ pub fn scan_deferred<'m>(
 /// commit's headers.
 struct ScanVisitor<'m> {
     deltas: DeltaMatcher<'m>,
+    /// The pack-aware pass: blobs stored whole are matched as deltas of similar versions
+    /// too (see [`crate::similar`]).
+    similar: bool,
     found: Mutex<HashMap<BlobId, Vec<BlobFinding>>>,
     commits: Mutex<HashMap<CommitId, RawCommit>>,
 }
@@ -224,6 +228,7 @@ struct ScanVisitor<'m> {
 #[derive(Default)]
 struct ScanState {
     scratch: Scratch,
+    versions: Versions,
     found: Vec<(BlobId, Vec<BlobFinding>)>,
     commits: Vec<(CommitId, RawCommit)>,
 }
@@ -237,6 +242,11 @@ impl Visit for ScanVisitor<'_> {
 
     fn blob(&self, state: &mut ScanState, id: BlobId, data: &[u8], base: Base<'_>) -> Outcome {
         let mut matched = match base {
+            Base::Unknown | Base::Root if self.similar => {
+                let keep = matches!(base, Base::Unknown);
+                let (versions, scratch) = (&mut state.versions, &mut state.scratch);
+                versions.matched(&self.deltas, data, scratch, keep)
+            }
             Base::Unknown => self.deltas.whole(data, &mut state.scratch, false),
             Base::Root => self.deltas.whole(data, &mut state.scratch, true),
             Base::Delta {
@@ -319,6 +329,7 @@ pub(crate) fn scan_all(
     let everything = tips.is_none();
     let visitor = ScanVisitor {
         deltas: DeltaMatcher::new(matcher),
+        similar: opts.pack_aware,
         found: Mutex::default(),
         commits: Mutex::default(),
     };

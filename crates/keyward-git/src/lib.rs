@@ -72,6 +72,7 @@ mod progress;
 mod provenance;
 mod range;
 mod repo;
+mod similar;
 mod staged;
 mod stats;
 #[cfg(test)]

@@ -626,6 +626,9 @@ impl DeltaForest {
                 b => first[b as usize + 1] += 1,
             }
         }
+        // In pack order: versions of a file written one after the other meet in one
+        // worker's part of the walk (see `crate::similar`).
+        roots.sort_unstable_by_key(|&i| p.ends[i as usize]);
         for i in 0..n {
             first[i + 1] += first[i];
         }
