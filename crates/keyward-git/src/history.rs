@@ -392,7 +392,7 @@ pub(crate) fn scan_all(
     let graph = commits::walk(&tips, None, &shallow, &mut source);
     stats.commits = graph.nodes.len() as u64;
     progress.start(Phase::Commits, graph.nodes.len() as u64);
-    let intros = introductions_from(&graph, &forest);
+    let intros = introductions_from(&graph, &forest, pool);
     progress.step(graph.nodes.len() as u64);
     stats.time("commits", clock);
 

@@ -70,36 +70,63 @@ pub(crate) fn head_blobs(
 /// The (path, blob) pairs of interest each commit of `graph` introduced: diffs against the
 /// first parent over the in-memory forest, then, for each pair, a lookup of the path in the
 /// other parents. No object is read.
-pub(crate) fn introductions_from(graph: &Graph, forest: &Forest) -> Vec<Intro> {
-    let mut out = Vec::new();
-    let mut path = Vec::new();
-    for (index, node) in graph.nodes.iter().enumerate() {
-        let Some(root) = forest.tree(node.tree) else {
-            continue;
-        };
-        let parents: Vec<Option<u32>> = node.parent_trees.iter().map(|&t| forest.tree(t)).collect();
-        let first = parents.first().copied().flatten();
-        let mut found: Vec<(Vec<u32>, u32, Option<u32>)> = Vec::new();
-        forest.diff(first, root, &mut path, &mut |p, blob, old| {
-            found.push((p.to_vec(), blob, old))
-        });
-        for (p, blob, old) in found {
-            let mut parent_blobs: Vec<u32> = old.into_iter().collect();
-            for other in parents.iter().skip(1).flatten() {
-                parent_blobs.extend(forest.blob_at(*other, &p));
-            }
-            if parent_blobs.contains(&blob) {
-                continue; // a merge bringing in a parent's version
-            }
-            out.push(Intro {
-                node: index as u32,
-                path: forest.path_bytes(&p),
-                blob: forest.blob(blob),
-                parent_blobs: parent_blobs.into_iter().map(|b| forest.blob(b)).collect(),
-            });
+pub(crate) fn introductions_from(
+    graph: &Graph,
+    forest: &Forest,
+    pool: &rayon::ThreadPool,
+) -> Vec<Intro> {
+    // Runs of commits in parallel, their introductions in the graph's order.
+    let chunk = (graph.nodes.len() / (pool.current_num_threads() * 8)).clamp(64, 4096);
+    let runs: Vec<Vec<Intro>> = pool.install(|| {
+        graph
+            .nodes
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(c, nodes)| {
+                let mut out = Vec::new();
+                let mut path = Vec::new();
+                for (k, node) in nodes.iter().enumerate() {
+                    introduced_by(forest, node, c * chunk + k, &mut path, &mut out);
+                }
+                out
+            })
+            .collect()
+    });
+    runs.into_iter().flatten().collect()
+}
+
+/// The (path, blob) pairs of interest that commit `node` (number `index`) introduced.
+fn introduced_by(
+    forest: &Forest,
+    node: &commits::Node,
+    index: usize,
+    path: &mut Vec<u32>,
+    out: &mut Vec<Intro>,
+) {
+    let Some(root) = forest.tree(node.tree) else {
+        return;
+    };
+    let parents: Vec<Option<u32>> = node.parent_trees.iter().map(|&t| forest.tree(t)).collect();
+    let first = parents.first().copied().flatten();
+    let mut found: Vec<(Vec<u32>, u32, Option<u32>)> = Vec::new();
+    forest.diff(first, root, path, &mut |p, blob, old| {
+        found.push((p.to_vec(), blob, old))
+    });
+    for (p, blob, old) in found {
+        let mut parent_blobs: Vec<u32> = old.into_iter().collect();
+        for other in parents.iter().skip(1).flatten() {
+            parent_blobs.extend(forest.blob_at(*other, &p));
         }
+        if parent_blobs.contains(&blob) {
+            continue; // a merge bringing in a parent's version
+        }
+        out.push(Intro {
+            node: index as u32,
+            path: forest.path_bytes(&p),
+            blob: forest.blob(blob),
+            parent_blobs: parent_blobs.into_iter().map(|b| forest.blob(b)).collect(),
+        });
     }
-    out
 }
 
 /// What one worker's run of commits produced: introductions, removed blobs by commit, counts.
