@@ -3,16 +3,14 @@
 //!
 //! For files the bytes are at hand when the record is made ([`from_blob`], called by the
 //! pipeline). History records come from keyward-git, which keeps no blob bytes; for those the
-//! few blobs with findings are read again through `git cat-file --batch` ([`history`]).
+//! few blobs with findings are read again from the object database ([`history`]).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::ops::Range;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use keyward_core::{Matcher, Scratch};
+use keyward_git::Repository;
 
 use crate::report::Record;
 use crate::report::snippet::Snippet;
@@ -67,7 +65,7 @@ fn char_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
 /// each line are found again with `matcher`, so they are redacted too. Returns a note when
 /// the blobs could not be read: those records then keep no line and no directive, so
 /// nothing is silenced by mistake.
-pub fn history(git_dir: &Path, matcher: &Matcher, records: &mut [Record]) -> Option<String> {
+pub fn history(repo: &Repository, matcher: &Matcher, records: &mut [Record]) -> Option<String> {
     let mut by_blob: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, r) in records.iter().enumerate() {
         if let Some(g) = r.git.as_deref().filter(|g| !g.blob.is_empty()) {
@@ -78,8 +76,8 @@ pub fn history(git_dir: &Path, matcher: &Matcher, records: &mut [Record]) -> Opt
         return None;
     }
     let mut scratch = Scratch::new();
-    let ids: Vec<&String> = by_blob.keys().collect();
-    let read = read_blobs(git_dir, &ids, |id, bytes| {
+    let ids: Vec<&str> = by_blob.keys().map(String::as_str).collect();
+    let read = repo.read_blobs(&ids, |id, bytes| {
         for &i in by_blob.get(id).map_or(&[][..], Vec::as_slice) {
             annotate_one(&mut records[i], bytes, matcher, &mut scratch);
         }
@@ -100,59 +98,4 @@ fn annotate_one(r: &mut Record, bytes: &[u8], matcher: &Matcher, scratch: &mut S
         .map(|f| line.start + f.span.start..line.start + f.span.end)
         .collect();
     from_blob(r, bytes, span, &secrets);
-}
-
-/// Reads blobs by id with one `git cat-file --batch`, handing each to `each` as it comes.
-fn read_blobs(
-    git_dir: &Path,
-    ids: &[&String],
-    mut each: impl FnMut(&str, &[u8]),
-) -> std::io::Result<()> {
-    let mut child = Command::new("git")
-        .arg("--git-dir")
-        .arg(git_dir)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| std::io::Error::other("no stdin"))?;
-    let request: String = ids.iter().map(|id| format!("{id}\n")).collect();
-    // Written from another thread: git answers while it reads, and a long request would
-    // otherwise fill both pipes.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(request.as_bytes());
-    });
-    let mut out = BufReader::new(
-        child
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdout"))?,
-    );
-    let mut data = Vec::new();
-    for id in ids {
-        let mut header = String::new();
-        if out.read_line(&mut header)? == 0 {
-            break;
-        }
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        let [_, kind, size] = fields[..] else {
-            continue; // "<id> missing"
-        };
-        let size: usize = size
-            .parse()
-            .map_err(|_| std::io::Error::other(format!("bad cat-file header {header:?}")))?;
-        data.resize(size + 1, 0);
-        out.read_exact(&mut data)?;
-        if kind == "blob" {
-            each(id, &data[..size]);
-        }
-    }
-    drop(out);
-    let _ = writer.join();
-    let _ = child.wait();
-    Ok(())
 }

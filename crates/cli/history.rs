@@ -99,7 +99,7 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
         .filter_map(|s| record(&matcher, s))
         .collect();
     // The lines of the secrets, for inline directives and the text report.
-    if let Some(problem) = crate::annotate::history(repo.git_dir(), &matcher, &mut records) {
+    if let Some(problem) = crate::annotate::history(&repo, &matcher, &mut records) {
         eprintln!("keyward: warning: {}", for_terminal(&problem));
     }
     // Exposure: projects are recognised from HEAD's tree (the layout a path had in an older

@@ -568,7 +568,7 @@ fn check_range(
         .iter()
         .filter_map(|s| crate::history::record(matcher, s))
         .collect();
-    if let Some(problem) = crate::annotate::history(repo.git_dir(), matcher, &mut records) {
+    if let Some(problem) = crate::annotate::history(repo, matcher, &mut records) {
         bail!("{problem}");
     }
     let st = &report.stats;
@@ -640,7 +640,7 @@ fn pre_commit(common: &HookArgs, settings: &Settings, rules: &Rules<'_>) -> Resu
         }));
         records.push(r);
     }
-    if let Some(problem) = crate::annotate::history(repo.git_dir(), matcher, &mut records) {
+    if let Some(problem) = crate::annotate::history(&repo, matcher, &mut records) {
         bail!("{problem}");
     }
     for r in &mut records {

@@ -147,6 +147,30 @@ impl Repository {
         Ok(out)
     }
 
+    /// Reads the blobs named by `ids` (hex object ids) and hands each one the repository
+    /// has to `each`, in order. Ids that are not blobs, or that it lacks, are passed over;
+    /// an object it has but cannot read is an error.
+    pub fn read_blobs(&self, ids: &[&str], mut each: impl FnMut(&str, &[u8])) -> Result<(), Error> {
+        let repo = self.inner.to_thread_local();
+        for &hex in ids {
+            let Some(id) = crate::id::BlobId::from_hex(hex) else {
+                continue;
+            };
+            let gid = id.to_gix();
+            if !repo.has_object(gid) {
+                continue;
+            }
+            let object = repo.find_object(gid).map_err(|e| Error::Object {
+                id: hex.to_string(),
+                message: e.to_string(),
+            })?;
+            if object.kind == gix::object::Kind::Blob {
+                each(hex, &object.data);
+            }
+        }
+        Ok(())
+    }
+
     /// The commit that the object `hex` is or leads to (annotated tags peeled): `Ok(None)`
     /// when the repository does not have the object, an error when it has it but it does
     /// not lead to a commit or cannot be read.
