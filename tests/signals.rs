@@ -98,7 +98,7 @@ fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
 
 #[test]
 fn ctrl_c_during_history_leaves_nothing_behind() {
-    let repo = big_history(1600);
+    let repo = big_history(4000);
     let tmp = tempfile::TempDir::new().expect("temp dir");
     let out_dir = tempfile::TempDir::new().expect("temp dir");
     let report = out_dir.path().join("report.json");
