@@ -325,7 +325,7 @@ impl Forest {
 
 #[cfg(test)]
 mod tests {
-    use super::build::{MAX_CLIMBS, NARROW, TreeSource};
+    use super::build::{MAX_CLIMBS, NARROW, TreeSource, build_with};
     use super::*;
     use crate::objects::Visit;
     use crate::stats::ScanStats;
@@ -528,25 +528,29 @@ mod tests {
                 tree(&[("100644", "other", [8; 20])]),
             ),
         ]);
-        let ids = listed.0.iter().map(|(t, _)| *t).collect();
-        let (forest, _, passes) = build(&listed, ids, vec![secret]);
-        assert_eq!(
-            passes, 3,
-            "the survey, then one climb per level of wide trees"
-        );
-        assert_eq!(
-            paths(&forest, root),
-            [("w/s/key".to_string(), 0), ("w/w2/s2/key".to_string(), 0)]
-        );
-        let size = forest.sizes(passes);
-        // root, w, w2, s, s2; entries w | m, s, w2 | s2 | key | key.
-        assert_eq!((size.kept, size.entries), (5, 7));
-        let damage = forest.damage();
-        assert_eq!(damage.len(), 1, "{damage:?}");
-        assert!(
-            damage[0].reason.contains("(the subtree at w/m)"),
-            "{damage:?}"
-        );
+        // Climbing through the first pass's records of the wide trees, and with no room for
+        // records, by reading the trees again.
+        for (budget, want_passes) in [(usize::MAX, 1), (0, 3)] {
+            let ids = listed.0.iter().map(|(t, _)| *t).collect();
+            let (forest, _, passes) = build_with(&listed, ids, vec![secret], budget);
+            assert_eq!(
+                passes, want_passes,
+                "the survey, then one climb per level of wide trees (passes without records)"
+            );
+            assert_eq!(
+                paths(&forest, root),
+                [("w/s/key".to_string(), 0), ("w/w2/s2/key".to_string(), 0)]
+            );
+            let size = forest.sizes(passes);
+            // root, w, w2, s, s2; entries w | m, s, w2 | s2 | key | key.
+            assert_eq!((size.kept, size.entries), (5, 7));
+            let damage = forest.damage();
+            assert_eq!(damage.len(), 1, "{damage:?}");
+            assert!(
+                damage[0].reason.contains("(the subtree at w/m)"),
+                "{damage:?}"
+            );
+        }
     }
 
     #[test]
@@ -578,11 +582,15 @@ mod tests {
         }
         listed.reverse();
         let listed = Listed(listed);
-        let ids = listed.0.iter().map(|(t, _)| *t).collect();
-        let (forest, _, passes) = build(&listed, ids, vec![secret]);
-        assert_eq!(passes, 2 + MAX_CLIMBS);
-        let want = format!("{}key", "d/".repeat(depth as usize));
-        assert_eq!(paths(&forest, id(10)), [(want, 0)]);
+        for (budget, want_passes) in [(usize::MAX, 2), (0, 2 + MAX_CLIMBS)] {
+            let ids = listed.0.iter().map(|(t, _)| *t).collect();
+            let (forest, _, passes) = build_with(&listed, ids, vec![secret], budget);
+            // With records, the climbs need no pass until the last one, which keeps every
+            // wide tree whole.
+            assert_eq!(passes, want_passes);
+            let want = format!("{}key", "d/".repeat(depth as usize));
+            assert_eq!(paths(&forest, id(10)), [(want, 0)]);
+        }
     }
 
     #[test]
@@ -637,17 +645,21 @@ mod tests {
             versions.push(entries.clone());
         }
         let listed = Listed(listed);
-        let ids = listed.0.iter().map(|(t, _)| *t).collect();
-        let (forest, _, _) = build(&listed, ids, secrets);
-        for (v, entries) in versions.iter().enumerate() {
-            let mut want: Vec<(String, u32)> = entries
-                .iter()
-                .filter_map(|(n, j)| holds(*j).map(|k| (format!("top/{n}/f"), k)))
-                .collect();
-            want.sort();
-            let mut got = paths(&forest, id(500 + v as u32));
-            got.sort();
-            assert_eq!(got, want, "version {v}");
+        // Climbing by replaying the first pass's records, and by reading the trees again.
+        for budget in [usize::MAX, 0] {
+            let ids = listed.0.iter().map(|(t, _)| *t).collect();
+            let (forest, _, passes) = build_with(&listed, ids, secrets.clone(), budget);
+            assert_eq!(passes, if budget == 0 { 2 } else { 1 });
+            for (v, entries) in versions.iter().enumerate() {
+                let mut want: Vec<(String, u32)> = entries
+                    .iter()
+                    .filter_map(|(n, j)| holds(*j).map(|k| (format!("top/{n}/f"), k)))
+                    .collect();
+                want.sort();
+                let mut got = paths(&forest, id(500 + v as u32));
+                got.sort();
+                assert_eq!(got, want, "version {v}, record budget {budget}");
+            }
         }
     }
 }

@@ -24,8 +24,9 @@
 //! name it.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{BLOB, Entry, Forest, IdBuild, prefix};
 use crate::changed::{common_prefix, common_suffix};
@@ -47,6 +48,9 @@ pub(super) const NARROW: usize = 64;
 pub(super) const WIDE_PER_TREE: usize = 8;
 /// …and at most this many in all (12 bytes each).
 pub(super) const WIDE_BUDGET: usize = 8 << 20;
+/// Subtree entries the first pass may list in its records of wide trees (16 bytes each):
+/// the climbs then replay them instead of reading the trees again. Past it, they read.
+const RECORD_BUDGET: usize = 2 << 20;
 /// Passes that climb one level of wide trees each, before the last pass keeps them whole.
 pub(super) const MAX_CLIMBS: usize = 16;
 /// In a chunk's entries, a subtree is named by its number (looked up once, by the workers),
@@ -126,19 +130,46 @@ struct Chunk {
     starts: Vec<u32>,
     /// Entries kept of the tree being read: start and target.
     kept: Vec<(u32, u64)>,
+    /// First pass: how each wide tree it did not keep whole reads, in the order read, so
+    /// that climbing needs no pass of its own (see [`Wide`]).
+    wides: Vec<Wide>,
+    /// The subtree entries the records list: name, id prefix, place in the tree.
+    wide_subs: Vec<(u32, u64, u32)>,
+}
+
+/// How a wide tree of the first pass reads: in full (its subtree entries), or as the one
+/// recorded before it in the same chunk (the last wide tree that worker read) with entries
+/// `head..tail` of that one replaced by the entries listed here. Replaying a chunk's
+/// records gives, for any set of trees, the entries of each wide tree that name one of
+/// them: what a climbing pass would read, without reading the trees again.
+struct Wide {
+    tree: u32,
+    /// Lists every subtree entry; else read against the record before it.
+    fresh: bool,
+    head: u32,
+    tail: u32,
+    /// Its number of entries.
+    len: u32,
+    /// Its entries in `wide_subs`.
+    subs: Range<u32>,
 }
 
 impl Chunk {
     fn push(&mut self, name: &[u8], target: u64) {
-        let n = match self.names.get(name) {
+        let n = self.intern(name);
+        self.entries.push(Entry::new(n, target));
+    }
+
+    /// The chunk's number of a name.
+    fn intern(&mut self, name: &[u8]) -> u32 {
+        match self.names.get(name) {
             Some(&n) => n,
             None => {
                 let n = self.names.len() as u32;
                 self.names.insert(name.to_vec(), n);
                 n
             }
-        };
-        self.entries.push(Entry::new(n, target));
+        }
     }
 
     fn wide_child(&mut self, p: u64) {
@@ -221,6 +252,41 @@ struct Survey<'a> {
     chunks: Mutex<Vec<Chunk>>,
     /// Subtree entries of wide trees that may still be kept whole, as narrow ones are.
     wide_budget: AtomicUsize,
+    /// Subtree entries the chunks' [`Wide`] records may still list…
+    record_budget: AtomicUsize,
+    /// …and whether some were left out (then climbing reads the trees again).
+    unrecorded: AtomicBool,
+}
+
+impl Survey<'_> {
+    /// Records how wide tree `tree` reads (see [`Wide`]): `subs` are its listed subtree
+    /// entries (name, id prefix, place).
+    fn record<'d>(
+        &self,
+        chunk: &mut Chunk,
+        mut wide: Wide,
+        subs: impl ExactSizeIterator<Item = (&'d [u8], u64, u32)>,
+    ) {
+        let n = subs.len();
+        if self.unrecorded.load(Ordering::Relaxed)
+            || self
+                .record_budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(n)
+                })
+                .is_err()
+        {
+            self.unrecorded.store(true, Ordering::Relaxed);
+            return;
+        }
+        let from = chunk.wide_subs.len() as u32;
+        for (name, p, place) in subs {
+            let name = chunk.intern(name);
+            chunk.wide_subs.push((name, p, place));
+        }
+        wide.subs = from..chunk.wide_subs.len() as u32;
+        chunk.wides.push(wide);
+    }
 }
 
 /// A climbing pass: of each wide tree, the subtree entries naming a tree in `pending` (every
@@ -317,11 +383,32 @@ impl Visit for Survey<'_> {
             (chunk.held, chunk.held_names) = (held, names);
         } else {
             chunk.wide.push(me);
-            let held = std::mem::take(&mut chunk.held);
+            let (held, names, starts) = (
+                std::mem::take(&mut chunk.held),
+                std::mem::take(&mut chunk.held_names),
+                std::mem::take(&mut chunk.starts),
+            );
             for &(_, q) in &held {
                 chunk.wide_child(q);
             }
-            chunk.held = held;
+            let places = (0..starts.len() as u32).filter(|&i| starts[i as usize] & SUB != 0);
+            let ends = held.iter().map(|&(to, _)| to);
+            let froms = std::iter::once(0).chain(ends.clone());
+            let subs = held
+                .iter()
+                .zip(froms.zip(ends))
+                .zip(places)
+                .map(|((&(_, p), (from, to)), place)| (&names[from..to], p, place));
+            let wide = Wide {
+                tree: me,
+                fresh: true,
+                head: 0,
+                tail: 0,
+                len: starts.len() as u32,
+                subs: 0..0,
+            };
+            self.record(chunk, wide, subs.collect::<Vec<_>>().into_iter());
+            (chunk.held, chunk.held_names, chunk.starts) = (held, names, starts);
             chunk.remember(data, subtrees, entries.malformed);
         }
         chunk.close(me, start);
@@ -352,12 +439,16 @@ impl Survey<'_> {
         for &(at, target) in before {
             chunk.keep_at(data, at, target);
         }
-        for &at in &middle {
+        let mut subs: Vec<(&[u8], u64, u32)> = Vec::new();
+        for (m, &at) in middle.iter().enumerate() {
             let Some(e) = entry_at(data, at) else {
                 continue;
             };
             match e.kind {
-                EntryKind::Tree => chunk.wide_child(prefix(&e.id)),
+                EntryKind::Tree => {
+                    chunk.wide_child(prefix(&e.id));
+                    subs.push((e.name, prefix(&e.id), (head + m) as u32));
+                }
                 EntryKind::Blob => {
                     if let Some(&b) = self.known.interest.get(&BlobId::from_bytes(e.id)) {
                         chunk.keep_at(data, at & !SUB, BLOB | u64::from(b));
@@ -374,6 +465,15 @@ impl Survey<'_> {
         }
         chunk.wide.push(me);
         chunk.close(me, start);
+        let wide = Wide {
+            tree: me,
+            fresh: false,
+            head: head as u32,
+            tail: tail as u32,
+            len: (head + middle.len() + prev.starts.len() - tail) as u32,
+            subs: 0..0,
+        };
+        self.record(chunk, wide, subs.into_iter());
         chunk.starts = prev.starts_of(head, tail, &middle, shift);
         chunk.prev = prev;
         chunk.remember(data, subtrees, false);
@@ -593,6 +693,58 @@ impl Chunk {
     }
 }
 
+/// An entry a replayed climb keeps: its place in its tree, its name and its target.
+type Carried = (u32, u32, u64);
+
+/// A climb without a pass: of each wide tree the first pass recorded, the entries naming a
+/// tree in `pending`, as [`Climb`] keeps them, from the records of each chunk replayed in
+/// order (a record read against another carries over that one's kept entries).
+fn replay(known: &Known<'_>, first: &[Chunk], pending: &HashSet<u64, IdBuild>) -> Vec<Chunk> {
+    first
+        .iter()
+        .filter(|c| !c.wides.is_empty())
+        .map(|c| {
+            let mut names: Vec<&[u8]> = vec![&[]; c.names.len()];
+            for (name, &i) in &c.names {
+                names[i as usize] = name;
+            }
+            let mut out = Chunk::default();
+            // (place, name, target) of the last record's kept entries, and of this one's.
+            let (mut kept, mut next): (Vec<Carried>, Vec<Carried>) = (Vec::new(), Vec::new());
+            let mut last_len = 0u32;
+            for w in &c.wides {
+                next.clear();
+                if !w.fresh {
+                    next.extend(kept.iter().filter(|k| k.0 < w.head));
+                }
+                for &(name, p, place) in &c.wide_subs[w.subs.start as usize..w.subs.end as usize] {
+                    if pending.contains(&p) {
+                        next.push((place, name, known.subtree(p, &mut out)));
+                    }
+                }
+                if !w.fresh {
+                    let moved = |place: u32| {
+                        (i64::from(place) + i64::from(w.len) - i64::from(last_len)) as u32
+                    };
+                    next.extend(
+                        kept.iter()
+                            .filter(|k| k.0 >= w.tail)
+                            .map(|&(place, name, target)| (moved(place), name, target)),
+                    );
+                }
+                let start = out.entries.len();
+                for &(_, name, target) in &next {
+                    out.push(names[name as usize], target);
+                }
+                out.close(w.tree, start);
+                std::mem::swap(&mut kept, &mut next);
+                last_len = w.len;
+            }
+            out
+        })
+        .collect()
+}
+
 /// The subtree number a chunk's entry names, if it names one the database has.
 fn child(target: u64) -> Option<u32> {
     (target & (BLOB | MISSING) == 0).then_some(target as u32)
@@ -639,6 +791,17 @@ pub(crate) fn build<S: TreeSource>(
     trees: Vec<TreeId>,
     blobs: Vec<BlobId>,
 ) -> (Forest, ScanStats, usize) {
+    build_with(source, trees, blobs, RECORD_BUDGET)
+}
+
+/// [`build`], with room for `record_budget` subtree entries in the records of wide trees
+/// (none: every climb is a pass).
+pub(super) fn build_with<S: TreeSource>(
+    source: &S,
+    trees: Vec<TreeId>,
+    blobs: Vec<BlobId>,
+    record_budget: usize,
+) -> (Forest, ScanStats, usize) {
     if blobs.is_empty() {
         return (Forest::empty(), ScanStats::default(), 0);
     }
@@ -654,8 +817,11 @@ pub(crate) fn build<S: TreeSource>(
         known: &known,
         chunks: Mutex::default(),
         wide_budget: AtomicUsize::new((WIDE_PER_TREE * n).min(WIDE_BUDGET)),
+        record_budget: AtomicUsize::new(record_budget),
+        unrecorded: AtomicBool::new(false),
     };
     let stats = source.each_tree(&survey, true);
+    let recorded = !survey.unrecorded.load(Ordering::Relaxed);
     let mut first = survey
         .chunks
         .into_inner()
@@ -758,15 +924,19 @@ pub(crate) fn build<S: TreeSource>(
             break;
         }
         let last = round == MAX_CLIMBS;
-        let climb = Climb {
-            known: &known,
-            wide: &wide,
-            pending: (!last).then_some(&pending),
-            chunks: Mutex::default(),
+        let chunks = if recorded && !last {
+            replay(&known, &first, &pending)
+        } else {
+            let climb = Climb {
+                known: &known,
+                wide: &wide,
+                pending: (!last).then_some(&pending),
+                chunks: Mutex::default(),
+            };
+            source.each_tree(&climb, false);
+            passes += 1;
+            climb.chunks.into_inner().unwrap_or_else(|e| e.into_inner())
         };
-        source.each_tree(&climb, false);
-        passes += 1;
-        let chunks = climb.chunks.into_inner().unwrap_or_else(|e| e.into_inner());
         for c in &chunks {
             for &(tree, _, _) in &c.trees {
                 rel.mark(tree);
