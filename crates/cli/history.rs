@@ -172,8 +172,12 @@ pub fn run(args: HistoryArgs, settings: &crate::settings::Settings) -> Result<Ou
             let f = st.forest;
             if f.passes > 0 {
                 eprintln!(
-                    "keyward: provenance kept {} of {} trees ({} entries) after {} passes over them",
-                    f.kept, f.trees, f.entries, f.passes
+                    "keyward: provenance kept {} of {} trees ({} entries) after {} {} over them",
+                    f.kept,
+                    f.trees,
+                    f.entries,
+                    f.passes,
+                    if f.passes == 1 { "pass" } else { "passes" }
                 );
             }
             for n in &st.notes {
