@@ -384,14 +384,38 @@ impl<'m> DeltaMatcher<'m> {
     ) -> Matched {
         let len = data.len();
         let ops = join_copies(ops);
-        let events = events(&ops, base_len, len);
-        let near_event = |lo: usize, hi: usize| near(&events, lo, hi);
+        let mut events = events(&ops, base_len, len);
         let copies = Copies::new(&ops);
         let mut at = Vec::new();
         if base.exhausted {
             // Which encoded runs a whole scan would decode depends on all of them.
             return self.whole(data, scratch, true);
         }
+        // A base hit whose surroundings were not copied whole depends on something the delta
+        // changed, possibly far from its match: the head of its chain of windows, say, cut
+        // off with the start of the base. Where its match was copied then counts as an event
+        // too, so that the scan finds it again with the surroundings it has now.
+        let mut cut: Vec<Range<usize>> = Vec::new();
+        for h in &base.hits {
+            let need = h.need(self.hit_reach(h), base_len);
+            if !h.encoded && !copies.find(&need, &mut at) && copies.find(&h.match_span, &mut at) {
+                cut.extend(at.iter().map(|&a| a..a + h.match_span.len()));
+            }
+        }
+        if !cut.is_empty() {
+            events.extend(cut);
+            events.sort_unstable_by_key(|e| (e.start, e.end));
+            let mut merged: Vec<Range<usize>> = Vec::with_capacity(events.len());
+            for e in events {
+                match merged.last_mut() {
+                    Some(last) if e.start <= last.end => last.end = last.end.max(e.end),
+                    _ => merged.push(e),
+                }
+            }
+            events = merged;
+        }
+        let events = events;
+        let near_event = |lo: usize, hi: usize| near(&events, lo, hi);
         // A decoded run the delta cuts (its bytes or the blank that ends it) decodes to
         // something else, whichever keyword started it. Its window then counts again: a
         // window of a tracked trigger counts with its run (`long_hits_near`); one of an
