@@ -339,7 +339,7 @@ pub(crate) fn scan_all(
     };
     let local = repo.inner.to_thread_local();
     let clock = std::time::Instant::now();
-    let db = ObjectDb::open(repo.inner.objects_dir(), crate::packread::MAP_LIMIT);
+    let db = pool.install(|| ObjectDb::open(repo.inner.objects_dir(), crate::packread::MAP_LIMIT));
     progress.start(Phase::Objects, db.total());
     let mut stats = db.run(Stage::Content, &repo.inner, pass, pool, &visitor, progress);
     let found = visitor

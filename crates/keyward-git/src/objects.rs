@@ -512,16 +512,30 @@ fn entry_table(p: &Pack) -> (Vec<u8>, Vec<u32>, Vec<u64>) {
     let mut kinds = vec![UNKNOWN; n as usize];
     let mut bases = vec![LOST_BASE; n as usize];
     let mut pending: Vec<(u32, u32)> = Vec::new(); // (entry, its base), both index positions
+    // A mapped pack's headers are parsed in parallel (in the pool the caller runs in): the
+    // first touch of each page of the pack is most of the cost. A pack read from its file
+    // is read in order, a chunk at a time.
+    let mapped: Vec<Option<packread::EntryHeader>> = if p.file.is_none() {
+        by_offset
+            .par_iter()
+            .map(|&(offset, i)| {
+                let end = ends[i as usize].min(offset + packread::MAX_HEADER as u64);
+                p.data
+                    .entry_slice(offset..end)
+                    .and_then(packread::parse_header)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut chunks = p.file.as_ref().map(packread::HeaderReader::new);
-    for &(offset, i) in &by_offset {
+    for (k, &(offset, i)) in by_offset.iter().enumerate() {
         let end = ends[i as usize];
-        let bytes = match &mut chunks {
-            Some(reader) => reader.at(offset, end),
-            None => p
-                .data
-                .entry_slice(offset..end.min(offset + packread::MAX_HEADER as u64)),
+        let header = match &mut chunks {
+            Some(reader) => reader.at(offset, end).and_then(packread::parse_header),
+            None => mapped.get(k).copied().flatten(),
         };
-        let Some(header) = bytes.and_then(packread::parse_header) else {
+        let Some(header) = header else {
             continue;
         };
         let base = match header.base {
