@@ -928,14 +928,11 @@ fn pack_aware_and_exhaustive_agree_on_a_repacked_history() {
         .collect();
     assert_eq!(keys.len(), 2, "{:#}", run.json);
     assert_eq!(run.finding(T4)["commit"], at("b64").expect("b64").as_str());
-    let windowed: u64 = run
-        .stderr
-        .split("keyward: ")
-        .find(|l| l.contains("matched only around their delta's changes"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    assert!(windowed > 0, "some deltas were windowed: {}", run.stderr);
+    assert!(
+        windowed(&run) > 0,
+        "some deltas were windowed: {}",
+        run.stderr
+    );
 }
 
 /// How many blobs a `-v` run matched around changes only.

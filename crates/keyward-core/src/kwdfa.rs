@@ -436,15 +436,7 @@ mod tests {
                 let mut hay: Vec<u8> = (0..len).map(|_| b"zqj"[lcg(&mut seed) % 3]).collect();
                 hay[at..at + long.len()].copy_from_slice(long.as_bytes());
                 let hay = String::from_utf8(hay).expect("ascii");
-                let lower = hay.to_ascii_lowercase();
-                let mut expected = Vec::new();
-                for end in 1..=lower.len() {
-                    for (k, kw) in kws.iter().enumerate() {
-                        if end >= kw.len() && &lower[end - kw.len()..end] == *kw {
-                            expected.push((k, end - kw.len(), end));
-                        }
-                    }
-                }
+                let expected = brute(&kws, &hay);
                 assert!(expected.iter().any(|&(k, _, _)| k == 0));
                 assert_eq!(all(&kws, &hay), expected, "{len} bytes, keyword at {at}");
             }
@@ -462,6 +454,12 @@ mod tests {
             hay.push(alphabet[lcg(&mut seed) % alphabet.len()] as char);
         }
         let got = all(kws, &hay);
+        let expected = brute(kws, &hay);
+        assert_eq!(got, expected, "input of {len} bytes");
+    }
+
+    /// Every occurrence of every keyword in `hay`, case-insensitively, in order of end.
+    fn brute(kws: &[&str], hay: &str) -> Vec<(usize, usize, usize)> {
         let lower = hay.to_ascii_lowercase();
         let mut expected = Vec::new();
         for end in 1..=lower.len() {
@@ -471,7 +469,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(got, expected, "input of {len} bytes");
+        expected
     }
 
     /// Random minimal keyword sets over a small alphabet (so that keywords share prefixes and
