@@ -17,7 +17,7 @@ use crate::provenance::{
     BlobFinding, add_unreachable, finish, holders, introductions_from, occurrences,
 };
 use crate::repo::Repository;
-use crate::similar::Versions;
+use crate::similar::{Pairing, Versions};
 use crate::stats::{ScanStats, Unreadable};
 
 /// Stack of each worker thread: tree diffs recurse once per level, up to
@@ -221,6 +221,8 @@ struct ScanVisitor<'m> {
     /// The pack-aware pass: blobs stored whole are matched as deltas of similar versions
     /// too (see [`crate::similar`]).
     similar: bool,
+    /// The versions kept for that.
+    versions: Versions,
     found: Mutex<HashMap<BlobId, Vec<BlobFinding>>>,
     commits: Mutex<HashMap<CommitId, RawCommit>>,
 }
@@ -228,7 +230,7 @@ struct ScanVisitor<'m> {
 #[derive(Default)]
 struct ScanState {
     scratch: Scratch,
-    versions: Versions,
+    pairing: Pairing,
     found: Vec<(BlobId, Vec<BlobFinding>)>,
     commits: Vec<(CommitId, RawCommit)>,
 }
@@ -244,8 +246,9 @@ impl Visit for ScanVisitor<'_> {
         let mut matched = match base {
             Base::Unknown | Base::Root if self.similar => {
                 let keep = matches!(base, Base::Unknown);
-                let (versions, scratch) = (&mut state.versions, &mut state.scratch);
-                versions.matched(&self.deltas, data, scratch, keep)
+                let (pairing, scratch) = (&mut state.pairing, &mut state.scratch);
+                self.versions
+                    .matched(pairing, &self.deltas, data, scratch, keep)
             }
             Base::Unknown => self.deltas.whole(data, &mut state.scratch, false),
             Base::Root => self.deltas.whole(data, &mut state.scratch, true),
@@ -330,6 +333,7 @@ pub(crate) fn scan_all(
     let visitor = ScanVisitor {
         deltas: DeltaMatcher::new(matcher),
         similar: opts.pack_aware,
+        versions: Versions::default(),
         found: Mutex::default(),
         commits: Mutex::default(),
     };

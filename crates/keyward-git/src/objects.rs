@@ -697,10 +697,11 @@ fn traverse<V: Visit>(
     done: &[AtomicBool],
     shared: &Shared<'_, V>,
 ) -> Result<(), String> {
-    let forest = DeltaForest::new(p, stage);
+    let mut forest = DeltaForest::new(p, stage);
     if forest.roots.is_empty() {
         return Ok(());
     }
+    forest.roots = interleave(&forest.roots, shared.pool.current_num_threads());
     let deltas = shared.opts.deltas && stage == Stage::Content;
     let walk = PackWalk {
         p,
@@ -730,6 +731,23 @@ fn traverse<V: Visit>(
     let failure = walk.failure.lock().map(|mut f| f.take()).unwrap_or(None);
     drop(walk);
     failure.map_or(Ok(()), Err)
+}
+
+/// `roots` (in pack order) reordered so that the parallel walk, which splits its input in
+/// halves, gives each of `threads` workers (rounded down to a power of two) every
+/// `threads`-th root, in pack order: the workers then go through the pack side by side,
+/// and a version stored whole finds the one before it already matched (`crate::similar`).
+fn interleave(roots: &[u32], threads: usize) -> Vec<u32> {
+    let bits = (threads.max(1).ilog2()).min(8);
+    let lanes = 1usize << bits;
+    let reverse = |g: usize| g.reverse_bits() >> (usize::BITS - bits.max(1)) & (lanes - 1);
+    let mut out = Vec::with_capacity(roots.len());
+    for lane in 0..lanes {
+        // The lane that lands at place `lane` of the halving order.
+        let g = if bits == 0 { 0 } else { reverse(lane) };
+        out.extend(roots.iter().skip(g).step_by(lanes));
+    }
+    out
 }
 
 impl<'w, 's, 'a, V: Visit> PackWalk<'w, 's, 'a, V> {
@@ -1042,6 +1060,19 @@ fn walk_loose<V: Visit>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interleaved_roots_give_each_half_every_other_root_in_order() {
+        let roots: Vec<u32> = (0..11).collect();
+        assert_eq!(interleave(&roots, 1), roots);
+        assert_eq!(interleave(&roots, 2), [0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9]);
+        assert_eq!(interleave(&roots, 3), interleave(&roots, 2));
+        // Halves, then quarters: lanes 0 and 2 first, then 1 and 3.
+        assert_eq!(interleave(&roots, 4), [0, 4, 8, 2, 6, 10, 1, 5, 9, 3, 7]);
+        let mut all = interleave(&roots, 64);
+        all.sort_unstable();
+        assert_eq!(all, roots);
+    }
 
     /// Records every object the pass hands over.
     #[derive(Default)]

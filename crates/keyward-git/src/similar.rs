@@ -3,9 +3,8 @@
 //! Some packs hold every version of a file whole: `git fast-import` deltas a blob only
 //! against the blob written just before it (a migrated repository keeps that pack until a
 //! full repack), and loose objects are never deltas. Each version is then matched whole,
-//! although it differs from the previous one by a few lines. So each worker of the
-//! pack-aware pass keeps the versions it matched lately, with their records, under two
-//! keys: their first and their last [`KEY_BYTES`] bytes (most edits leave one of the two
+//! although it differs from the previous one by a few lines. So the pack-aware pass
+//! keeps the versions it matched lately, with their records, under two keys: their first and their last [`KEY_BYTES`] bytes (most edits leave one of the two
 //! alone). A blob that shares a key with a kept one, and shares most of its bytes with it as
 //! a common prefix and suffix, is matched as a delta of it: a copy of the prefix, the middle
 //! inserted, a copy of the suffix, through the same [`DeltaMatcher::delta`] that stored
@@ -13,11 +12,11 @@
 //!
 //! Which blob serves as a base changes only how much is matched, never what is found: any
 //! base with a complete record gives the findings of a whole scan. The walk hands a pack's
-//! whole entries over in pack order, so successive versions (written one after the other)
-//! mostly meet in the same worker.
+//! whole entries over in pack order (the workers take runs of them in turn), so the version
+//! before a blob has mostly been matched when the blob comes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use keyward_core::Scratch;
 
@@ -29,8 +28,8 @@ const KEY_BYTES: usize = 64;
 /// Blobs smaller than this are matched whole: the regions around an edit would cover most
 /// of them anyway.
 const MIN_LEN: usize = 2048;
-/// Bytes of kept versions (and their records, roughly) per worker; past it, all are dropped.
-const BUDGET: usize = 32 << 20;
+/// Bytes of kept versions (and their records, roughly); past it, all are dropped.
+const BUDGET: usize = 64 << 20;
 
 /// One kept version.
 struct Kept {
@@ -44,17 +43,26 @@ impl Kept {
     }
 }
 
-/// The versions one worker matched lately, by key.
+/// The versions the workers matched lately, by key: shared, so that a version finds the
+/// one before it whichever worker matched that.
 #[derive(Default)]
 pub(crate) struct Versions {
+    store: Mutex<Store>,
+}
+
+#[derive(Default)]
+struct Store {
     by_key: HashMap<u64, Arc<Kept>>,
     /// Cost of the kept versions some key still names.
     bytes: usize,
+}
+
+/// One worker's buffers for [`Versions::matched`].
+#[derive(Default)]
+pub(crate) struct Pairing {
     ops: Vec<Op>,
     /// The ops of the best base so far.
     best_ops: Vec<Op>,
-    /// Blobs matched as a delta of a kept version.
-    pub(crate) paired: u64,
 }
 
 /// The key of `bytes` (a blob's start or end), tagged so that the two kinds differ.
@@ -117,43 +125,52 @@ impl Versions {
     /// with, when that is at least half of it, else whole. When `keep`, the blob is kept
     /// for the versions after it; the returned [`Matched`] then has no record.
     pub(crate) fn matched(
-        &mut self,
+        &self,
+        work: &mut Pairing,
         deltas: &DeltaMatcher<'_>,
         data: &[u8],
         scratch: &mut Scratch,
         keep: bool,
     ) -> Matched {
         let keys = Self::keys(data);
-        let mut best: Option<(usize, Arc<Kept>)> = None;
-        for k in keys.iter().flatten() {
-            let Some(kept) = self.by_key.get(k) else {
-                continue;
-            };
-            if best.as_ref().is_some_and(|(_, b)| Arc::ptr_eq(b, kept)) {
+        let found: Vec<Arc<Kept>> = match (keys, self.store.lock()) {
+            (Some(keys), Ok(store)) => keys
+                .iter()
+                .filter_map(|k| store.by_key.get(k).cloned())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut best: Option<(usize, &Arc<Kept>)> = None;
+        for kept in &found {
+            if best.is_some_and(|(_, b)| Arc::ptr_eq(b, kept)) {
                 continue;
             }
-            let copied = prefix_suffix_delta(&kept.data, data, &mut self.ops);
-            if best.as_ref().is_none_or(|(c, _)| copied > *c) {
-                best = Some((copied, Arc::clone(kept)));
-                std::mem::swap(&mut self.ops, &mut self.best_ops);
+            let copied = prefix_suffix_delta(&kept.data, data, &mut work.ops);
+            if best.is_none_or(|(c, _)| copied > c) {
+                best = Some((copied, kept));
+                std::mem::swap(&mut work.ops, &mut work.best_ops);
             }
         }
         let mut matched = match best {
             Some((copied, base)) if 2 * copied >= data.len() => {
-                self.paired += 1;
-                deltas.delta(data, &self.best_ops, base.data.len(), &base.record, scratch)
+                deltas.delta(data, &work.best_ops, base.data.len(), &base.record, scratch)
             }
             _ => deltas.whole(data, scratch, true),
         };
+        // Released before the store counts what replacing them frees.
+        drop(found);
         if keep
             && let Some(keys) = keys
             && let Some(record) = matched.bounded_record()
+            && let Ok(mut store) = self.store.lock()
         {
-            self.keep(keys, data, record);
+            store.keep(keys, data, record);
         }
         matched
     }
+}
 
+impl Store {
     /// Keeps a version under its keys, in place of what they named.
     fn keep(&mut self, keys: [u64; 2], data: &[u8], record: Record) {
         let kept = Arc::new(Kept {
@@ -167,6 +184,7 @@ impl Versions {
         }
         self.bytes += cost;
         for k in keys {
+            // (A version another worker still reads is counted until it is replaced again.)
             if let Some(old) = self.by_key.insert(k, Arc::clone(&kept))
                 && Arc::strong_count(&old) == 1
             {
